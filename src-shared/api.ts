@@ -1,0 +1,153 @@
+// The typed API contract: every method's name, request schema (validated at run time before
+// anything touches the database) and response type. The Electron IPC bridge, the HTTP host,
+// the CLI and the tests all go through `apiMethods`.
+import { z } from 'zod';
+import type {
+  Annotation,
+  HistoryResult,
+  ImageRecord,
+  ImageSummary,
+  ImportReport,
+  KeypointSchema,
+  ProjectInfo,
+  ScanProblem,
+} from './domain.js';
+import { IMAGE_FILTERS, IMPORT_FORMATS, VISIBILITIES } from './domain.js';
+
+const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const name = z.string().trim().min(1).max(200);
+const path = z.string().min(1).max(4096);
+const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'colour must be #rrggbb');
+/** Image coordinates; range against the image size is checked by the service. */
+const coord = z.number().finite().min(0).max(1e6);
+const visibility = z.enum(VISIBILITIES);
+
+/** Request schemas. Keys are the method names used on every transport. */
+export const apiRequests = {
+  'project.create': z.object({ projectDir: path, imageRoot: path, name: name.optional() }).strict(),
+  'project.open': z.object({ projectDir: path }).strict(),
+  'project.info': z.object({}).strict(),
+  'project.relink': z.object({ imageRoot: path }).strict(),
+
+  'images.list': z
+    .object({
+      filter: z.enum(IMAGE_FILTERS).default('all'),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(100_000).default(1000),
+    })
+    .strict(),
+  'images.get': z.object({ imageId: id }).strict(),
+  'images.problems': z.object({}).strict(),
+
+  'schema.get': z.object({}).strict(),
+  'keypoints.add': z.object({ name, color: color.optional() }).strict(),
+  'keypoints.update': z
+    .object({ id, name: name.optional(), color: color.optional(), flipPartnerId: id.nullable().optional() })
+    .strict(),
+  'keypoints.reorder': z.object({ ids: z.array(id).min(1).max(1000) }).strict(),
+  /** Deleting a keypoint that has labels needs `confirm: true`. */
+  'keypoints.delete': z.object({ id, confirm: z.boolean().default(false) }).strict(),
+  'skeleton.addEdge': z.object({ a: id, b: id }).strict(),
+  'skeleton.deleteEdge': z.object({ id }).strict(),
+  'schema.setNormPair': z.object({ pair: z.tuple([id, id]).nullable() }).strict(),
+
+  'annotations.list': z.object({ imageId: id }).strict(),
+  'annotations.set': z
+    .object({ imageId: id, keypointId: id, x: coord, y: coord, visibility: visibility.default('visible') })
+    .strict(),
+  'annotations.setVisibility': z.object({ imageId: id, keypointId: id, visibility }).strict(),
+  'annotations.delete': z.object({ imageId: id, keypointId: id }).strict(),
+  /** Copies every point of `fromImageId` onto `imageId` (one undo step). */
+  'annotations.copyFrom': z.object({ imageId: id, fromImageId: id }).strict(),
+  'history.undo': z.object({}).strict(),
+  'history.redo': z.object({}).strict(),
+
+  'io.import': z
+    .object({ format: z.enum(IMPORT_FORMATS), file: path, configFile: path.optional() })
+    .strict(),
+  'io.export': z.object({ format: z.enum(IMPORT_FORMATS), file: path }).strict(),
+} as const;
+
+/** Response types, one per method. */
+export interface ApiResponses {
+  'project.create': ProjectInfo;
+  'project.open': ProjectInfo;
+  'project.info': ProjectInfo;
+  'project.relink': { relinked: number; missing: string[] };
+  'images.list': { total: number; items: ImageSummary[] };
+  'images.get': { image: ImageRecord; annotations: Annotation[] };
+  'images.problems': ScanProblem[];
+  'schema.get': KeypointSchema;
+  'keypoints.add': KeypointSchema;
+  'keypoints.update': KeypointSchema;
+  'keypoints.reorder': KeypointSchema;
+  'keypoints.delete': KeypointSchema;
+  'skeleton.addEdge': KeypointSchema;
+  'skeleton.deleteEdge': KeypointSchema;
+  'schema.setNormPair': KeypointSchema;
+  'annotations.list': Annotation[];
+  'annotations.set': Annotation;
+  'annotations.setVisibility': Annotation;
+  'annotations.delete': { deleted: boolean };
+  'annotations.copyFrom': Annotation[];
+  'history.undo': HistoryResult | null;
+  'history.redo': HistoryResult | null;
+  'io.import': ImportReport;
+  'io.export': { file: string; count: number };
+}
+
+export type ApiMethod = keyof typeof apiRequests;
+export const apiMethods = Object.keys(apiRequests) as ApiMethod[];
+/** What a caller passes (defaults may be omitted). */
+export type ApiRequest<M extends ApiMethod> = z.input<(typeof apiRequests)[M]>;
+/** What a handler receives after validation (defaults filled in). */
+export type ApiParsed<M extends ApiMethod> = z.output<(typeof apiRequests)[M]>;
+export type ApiResponse<M extends ApiMethod> = ApiResponses[M];
+
+/** The implementation behind every transport. */
+export type ApiHandlers = { [M in ApiMethod]: (req: ApiParsed<M>) => Promise<ApiResponse<M>> | ApiResponse<M> };
+
+/** What the renderer, CLI and tests call. */
+export interface ApiClient {
+  call<M extends ApiMethod>(method: M, req: ApiRequest<M>): Promise<ApiResponse<M>>;
+}
+
+export const API_ERROR_CODES = ['invalid', 'not_found', 'conflict', 'confirm_required', 'no_project', 'internal'] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** An error every transport carries unchanged to the caller: code plus a message for people. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+  toJSON(): { code: ApiErrorCode; message: string; details?: unknown } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isApiMethod(method: unknown): method is ApiMethod {
+  return typeof method === 'string' && Object.prototype.hasOwnProperty.call(apiRequests, method);
+}
+
+/** Validates a raw payload; throws ApiError('invalid') naming the bad field. */
+export function parseRequest<M extends ApiMethod>(method: M, payload: unknown): ApiParsed<M> {
+  const result = apiRequests[method].safeParse(payload ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
+    throw new ApiError('invalid', `Invalid request for ${method}: ${issues.join('; ')}`, result.error.issues);
+  }
+  return result.data as ApiParsed<M>;
+}
+
+/** Validates then calls the handler: the single entry every transport uses. */
+export async function dispatch(handlers: ApiHandlers, method: unknown, payload: unknown): Promise<unknown> {
+  if (!isApiMethod(method)) throw new ApiError('invalid', `Unknown API method: ${String(method).slice(0, 100)}`);
+  const req = parseRequest(method, payload);
+  const handler = handlers[method] as (r: typeof req) => unknown;
+  return await handler(req);
+}

@@ -12,7 +12,8 @@ export type Split = (typeof SPLITS)[number];
 export const IMAGE_FILTERS = ['all', 'labeled', 'unlabeled', 'problems'] as const;
 export type ImageFilter = (typeof IMAGE_FILTERS)[number];
 
-export const IMPORT_FORMATS = ['dlc', 'coco', 'csv'] as const;
+/** labels: the {names, items} labels.json of the shared datasets (and the demo project). */
+export const IMPORT_FORMATS = ['dlc', 'coco', 'csv', 'labels'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface Keypoint {
@@ -109,6 +110,8 @@ export interface ImportReport {
   unmatched: string[];
   /** Items created per instance when an image holds several instances. */
   instances: number;
+  /** What was left out and why (points outside their image, items on unusable images). */
+  warnings?: string[];
 }
 
 /** Progress of long work (scans, imports, jobs), streamed as events. */
@@ -123,4 +126,39 @@ export interface ProgressEvent {
 export interface HistoryResult {
   imageId: number;
   annotations: Annotation[];
+}
+
+export const RUN_KINDS = ['pretrain', 'train', 'predict', 'evaluate'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+export const RUN_STATUSES = ['queued', 'running', 'paused', 'done', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** A pretraining, training, prediction or evaluation run, as recorded in the project. */
+export interface RunRecord {
+  id: number;
+  kind: RunKind;
+  method: string;
+  config: Record<string, unknown>;
+  status: RunStatus;
+  /** The compute backend line the job reported (backend, device, threads). */
+  backend: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  metrics: Record<string, unknown> | null;
+  /** Relative to the project's models/ folder. */
+  checkpointPath: string | null;
+  parentRunId: number | null;
+  error: string | null;
+}
+
+export interface Prediction {
+  runId: number;
+  imageId: number;
+  keypointId: number;
+  x: number;
+  y: number;
+  /** In [0, 1]; how it is computed depends on the head (docs/methods.md). */
+  confidence: number;
 }

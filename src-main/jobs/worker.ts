@@ -1,0 +1,40 @@
+// The child-process side of a job: waits for one `start` message, runs the named job from the
+// registry, streams progress back and exits. Cancel aborts the job's signal.
+import type { JobContext, JobRegistry, ParentMessage, WorkerMessage } from './protocol.js';
+
+function send(message: WorkerMessage, then?: () => void): void {
+  process.send?.(message, undefined, {}, then);
+}
+
+/** Disconnecting once the last message is flushed lets the process exit on its own. */
+const leave = (): void => process.disconnect?.();
+
+export function runWorker(registry: JobRegistry, initBackend: () => Promise<string>): void {
+  if (!process.send) throw new Error('a job worker must be started by the job runner (no IPC channel)');
+  const abort = new AbortController();
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'cancel') abort.abort();
+    if (message.type === 'start') void start(message.kind, message.payload);
+  });
+
+  async function start(kind: string, payload: unknown): Promise<void> {
+    try {
+      const load = registry[kind];
+      if (!load) throw new Error(`unknown job kind '${kind}' (known: ${Object.keys(registry).join(', ')})`);
+      const [job, backend] = await Promise.all([load(), initBackend()]);
+      send({ type: 'ready', backend });
+      const ctx: JobContext = {
+        progress: (progress) => send({ type: 'progress', progress }),
+        metric: (step, values) => send({ type: 'metric', step, values }),
+        checkpoint: (path, step) => send({ type: 'checkpoint', path, step }),
+        signal: abort.signal,
+        backend,
+      };
+      const result = await job(payload, ctx);
+      send({ type: 'done', result }, leave);
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      send({ type: 'error', message: err.message, stack: err.stack }, leave);
+    }
+  }
+}

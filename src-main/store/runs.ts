@@ -1,0 +1,205 @@
+// Runs (pretraining, training, prediction, evaluation), their step-level metrics, predictions
+// and evaluations. The job runner writes these from the parent process as the child reports.
+import type Database from 'better-sqlite3';
+import type { Prediction, RunKind, RunRecord, RunStatus } from '../../src-shared/domain.js';
+
+interface RunRow {
+  id: number;
+  kind: RunKind;
+  method: string;
+  config: string;
+  status: RunStatus;
+  backend: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  metrics: string | null;
+  checkpoint_path: string | null;
+  parent_run_id: number | null;
+  error: string | null;
+}
+
+const toRun = (row: RunRow): RunRecord => ({
+  id: row.id,
+  kind: row.kind,
+  method: row.method,
+  config: JSON.parse(row.config) as Record<string, unknown>,
+  status: row.status,
+  backend: row.backend,
+  createdAt: row.created_at,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+  metrics: row.metrics === null ? null : (JSON.parse(row.metrics) as Record<string, unknown>),
+  checkpointPath: row.checkpoint_path,
+  parentRunId: row.parent_run_id,
+  error: row.error,
+});
+
+export interface EvaluationRow {
+  metric: string;
+  value: number;
+  perKeypoint: Record<string, number> | null;
+}
+
+export class RunsStore {
+  private readonly insertStmt;
+  private readonly getStmt;
+  private readonly listStmt;
+  private readonly startStmt;
+  private readonly finishStmt;
+  private readonly checkpointStmt;
+  private readonly metricStmt;
+  private readonly metricsStmt;
+  private readonly clearPredictionsStmt;
+  private readonly predictionStmt;
+  private readonly predictionsStmt;
+  private readonly evaluationStmt;
+  private readonly evaluationsStmt;
+  private readonly staleStmt;
+
+  constructor(private readonly db: Database.Database) {
+    this.insertStmt = db.prepare<[RunKind, string, string, number | null, string]>(
+      "INSERT INTO runs (kind, method, config, status, parent_run_id, created_at) VALUES (?, ?, ?, 'queued', ?, ?)",
+    );
+    this.getStmt = db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?');
+    this.listStmt = db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id');
+    this.startStmt = db.prepare<[string, string, number]>(
+      "UPDATE runs SET status = 'running', backend = ?, started_at = ?, finished_at = NULL, error = NULL WHERE id = ?",
+    );
+    this.finishStmt = db.prepare<[RunStatus, string, string | null, string | null, number]>(
+      'UPDATE runs SET status = ?, finished_at = ?, metrics = coalesce(?, metrics), error = ? WHERE id = ?',
+    );
+    this.checkpointStmt = db.prepare<[string, number]>('UPDATE runs SET checkpoint_path = ? WHERE id = ?');
+    this.metricStmt = db.prepare<[number, number, string, number]>(
+      'INSERT OR REPLACE INTO run_metrics (run_id, step, name, value) VALUES (?, ?, ?, ?)',
+    );
+    this.metricsStmt = db.prepare<[number], { step: number; name: string; value: number }>(
+      'SELECT step, name, value FROM run_metrics WHERE run_id = ? ORDER BY name, step',
+    );
+    this.clearPredictionsStmt = db.prepare<[number]>('DELETE FROM predictions WHERE run_id = ?');
+    this.predictionStmt = db.prepare<[number, number, number, number, number, number]>(
+      'INSERT OR REPLACE INTO predictions (run_id, image_id, keypoint_id, x, y, confidence) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.predictionsStmt = db.prepare<
+      [number],
+      { image_id: number; keypoint_id: number; x: number; y: number; confidence: number }
+    >(
+      'SELECT image_id, keypoint_id, x, y, confidence FROM predictions WHERE run_id = ? ORDER BY image_id, keypoint_id',
+    );
+    this.evaluationStmt = db.prepare<[number, string, number, string | null, string]>(
+      'INSERT INTO evaluations (run_id, metric, value, per_keypoint, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.evaluationsStmt = db.prepare<[number], { metric: string; value: number; per_keypoint: string | null }>(
+      'SELECT metric, value, per_keypoint FROM evaluations WHERE run_id = ? ORDER BY id',
+    );
+    this.staleStmt = db.prepare<[string, string]>(
+      "UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE status IN ('running', 'queued')",
+    );
+  }
+
+  create(run: {
+    kind: RunKind;
+    method: string;
+    config: Record<string, unknown>;
+    parentRunId?: number | null;
+  }): RunRecord {
+    const info = this.insertStmt.run(run.kind, run.method, JSON.stringify(run.config), run.parentRunId ?? null, now());
+    return this.require(Number(info.lastInsertRowid));
+  }
+
+  get(id: number): RunRecord | undefined {
+    const row = this.getStmt.get(id);
+    return row ? toRun(row) : undefined;
+  }
+
+  require(id: number): RunRecord {
+    const run = this.get(id);
+    if (!run) throw new Error(`run ${id} does not exist`);
+    return run;
+  }
+
+  list(): RunRecord[] {
+    return this.listStmt.all().map(toRun);
+  }
+
+  markRunning(id: number, backend: string): void {
+    this.startStmt.run(backend, now(), id);
+  }
+
+  finish(
+    id: number,
+    status: Exclude<RunStatus, 'queued' | 'running'>,
+    result: { metrics?: Record<string, unknown>; error?: string } = {},
+  ): void {
+    this.finishStmt.run(
+      status,
+      now(),
+      result.metrics ? JSON.stringify(result.metrics) : null,
+      result.error ?? null,
+      id,
+    );
+  }
+
+  setCheckpoint(id: number, relPath: string): void {
+    this.checkpointStmt.run(relPath, id);
+  }
+
+  addMetrics(id: number, step: number, values: Record<string, number>): void {
+    this.db.transaction(() => {
+      for (const [name, value] of Object.entries(values))
+        if (Number.isFinite(value)) this.metricStmt.run(id, step, name, value);
+    })();
+  }
+
+  /** Step-level curves by metric name, steps ascending. */
+  metrics(id: number): Record<string, { step: number; value: number }[]> {
+    const curves: Record<string, { step: number; value: number }[]> = {};
+    for (const row of this.metricsStmt.all(id)) (curves[row.name] ??= []).push({ step: row.step, value: row.value });
+    return curves;
+  }
+
+  /** Replaces a run's predictions in one transaction. */
+  setPredictions(id: number, predictions: Omit<Prediction, 'runId'>[]): void {
+    this.db.transaction(() => {
+      this.clearPredictionsStmt.run(id);
+      for (const p of predictions) this.predictionStmt.run(id, p.imageId, p.keypointId, p.x, p.y, p.confidence);
+    })();
+  }
+
+  predictions(id: number): Prediction[] {
+    return this.predictionsStmt.all(id).map((r) => ({
+      runId: id,
+      imageId: r.image_id,
+      keypointId: r.keypoint_id,
+      x: r.x,
+      y: r.y,
+      confidence: r.confidence,
+    }));
+  }
+
+  addEvaluations(id: number, rows: EvaluationRow[]): void {
+    this.db.transaction(() => {
+      const at = now();
+      for (const r of rows)
+        this.evaluationStmt.run(id, r.metric, r.value, r.perKeypoint ? JSON.stringify(r.perKeypoint) : null, at);
+    })();
+  }
+
+  evaluations(id: number): EvaluationRow[] {
+    return this.evaluationsStmt.all(id).map((r) => ({
+      metric: r.metric,
+      value: r.value,
+      perKeypoint: r.per_keypoint === null ? null : (JSON.parse(r.per_keypoint) as Record<string, number>),
+    }));
+  }
+
+  /**
+   * Marks runs left 'running' or 'queued' by a process that died (the app was killed) as failed,
+   * so they can be resumed or discarded. Call when a project is opened by its only user.
+   */
+  failInterrupted(reason: string): number {
+    return this.staleStmt.run(now(), reason).changes;
+  }
+}
+
+const now = (): string => new Date().toISOString();

@@ -55,6 +55,10 @@ export const apiRequests = {
   'annotations.set': z
     .object({ imageId: id, keypointId: id, x: coord, y: coord, visibility: visibility.default('visible') })
     .strict(),
+  /**
+   * Keeps the point's coordinates (flipping back to visible restores it). A point never placed
+   * can be marked absent (stored at the item's top-left corner); occluded/visible need a point.
+   */
   'annotations.setVisibility': z.object({ imageId: id, keypointId: id, visibility }).strict(),
   'annotations.delete': z.object({ imageId: id, keypointId: id }).strict(),
   /** Copies every point of `fromImageId` onto `imageId` (one undo step). */
@@ -73,7 +77,8 @@ export interface ApiResponses {
   'project.create': ProjectInfo;
   'project.open': ProjectInfo;
   'project.info': ProjectInfo;
-  'project.relink': { relinked: number; missing: string[] };
+  /** missing: known files found nowhere (kept, marked as problems); added: files new to the project. */
+  'project.relink': { relinked: number; missing: string[]; added: number };
   'images.list': { total: number; items: ImageSummary[] };
   'images.get': { image: ImageRecord; annotations: Annotation[] };
   'images.problems': ScanProblem[];

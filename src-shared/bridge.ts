@@ -13,6 +13,8 @@ export interface RendererBridge {
   onProgress(listener: (event: ProgressEvent) => void): () => void;
   /** 'electron' or 'browser', shown in the status bar. */
   readonly transport: 'electron' | 'browser';
+  /** Native folder chooser (Electron only); resolves null when the user cancels. */
+  pickFolder?(title?: string): Promise<string | null>;
 }
 
 /** Body of every HTTP API response and every IPC reply. */
@@ -30,3 +32,23 @@ export const HTTP_ROUTES = {
 
 /** The custom protocol Electron registers for images: lsimg://full/<id>, lsimg://thumb/<id>. */
 export const IMAGE_PROTOCOL = 'lsimg';
+
+/**
+ * Content-Security-Policy of the renderer, sent as a header by the HTTP host and the Electron
+ * app protocol and put in a <meta> tag of src-renderer/index.html. Scripts only from the app
+ * itself; inline style attributes are allowed because they cannot run code (Svelte templates
+ * use them); images (also fetched, to decode off the main thread) from the image protocol too.
+ * `frame-ancestors` is added where it is a header (browsers ignore it in <meta>).
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  `img-src 'self' data: blob: ${IMAGE_PROTOCOL}:`,
+  "font-src 'self' data:",
+  `connect-src 'self' ${IMAGE_PROTOCOL}:`,
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');

@@ -125,6 +125,7 @@ export interface ProgressEvent {
 /** What an undo or redo changed, so the UI can show that image. */
 export interface HistoryResult {
   imageId: number;
+  /** Every annotation of that image after the step (not only the changed ones). */
   annotations: Annotation[];
 }
 

@@ -1,0 +1,51 @@
+// The API implementation behind every transport (Electron IPC, the HTTP host, the CLI, tests).
+// Transports call `dispatch(services.handlers, method, payload)` from src-shared/api.ts, which
+// validates the payload before any handler runs. One project is open at a time.
+import type { ApiHandlers } from '../../src-shared/api.js';
+import { ApiError } from '../../src-shared/api.js';
+import type { ImageKind } from '../../src-shared/bridge.js';
+import type { ProgressEvent } from '../../src-shared/domain.js';
+import { annotationsHandlers } from './annotationsService.js';
+import { imagesHandlers } from './imagesService.js';
+import { ioHandlers } from './ioService.js';
+import { projectHandlers } from './projectService.js';
+import { createRenditions } from './renditions.js';
+import { schemaHandlers } from './schemaService.js';
+import { ProjectSession } from './session.js';
+
+export interface ServicesOptions {
+  /** A project to open at once (throws like project.open when it cannot be opened). */
+  projectDir?: string;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+export interface Services {
+  handlers: ApiHandlers; // every method of src-shared/api.ts
+  /** A browser-displayable rendition (EXIF applied; tif/bmp converted; crop items cut) of an image: 'full' for labeling, 'thumb' (<=160 px JPEG) for the list. Only ever returns files inside the image root or the project's cache/. */
+  imageRendition(imageId: number, kind: ImageKind): Promise<{ path: string; mime: string }>;
+  currentProjectDir(): string | null;
+  close(): void;
+}
+
+export function createServices(options: ServicesOptions = {}): Services {
+  const session = new ProjectSession();
+  const project = projectHandlers(session, options.onProgress);
+  const handlers: ApiHandlers = {
+    ...project,
+    ...imagesHandlers(session),
+    ...schemaHandlers(session),
+    ...annotationsHandlers(session),
+    ...ioHandlers(session),
+  };
+  if (options.projectDir !== undefined) project['project.open']({ projectDir: options.projectDir });
+  const rendition = createRenditions(session);
+  return {
+    handlers,
+    imageRendition: async (imageId, kind) => {
+      if (!Number.isSafeInteger(imageId) || imageId < 1) throw new ApiError('invalid', `Invalid image id ${imageId}.`);
+      return rendition(imageId, kind);
+    },
+    currentProjectDir: () => session.current?.dir ?? null,
+    close: () => session.replace(null),
+  };
+}

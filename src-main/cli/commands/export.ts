@@ -1,0 +1,19 @@
+import { resolve } from 'node:path';
+import type { Command } from '../command.js';
+import { chosenFormat, formatFlags } from './label-formats.js';
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: "Write a project's labels to a file.",
+  positionals: [{ name: 'project-dir', description: 'the project folder' }],
+  options: formatFlags('to'),
+  details: 'Example: landmark-studio export ./mice-project --coco labels-coco.json',
+  async run(args, ctx) {
+    const { format, file } = chosenFormat(args, 'export');
+    const written = await ctx.withSession(async (session) => {
+      await session.openProject(args.positionals[0]!);
+      return session.call('io.export', { format, file: resolve(ctx.io.cwd, file) });
+    });
+    ctx.print(`Exported ${written.count} labeled items to ${written.file} (${format})`);
+  },
+};

@@ -1,0 +1,37 @@
+// The demo project `serve` opens when no project is named: the bundled demo images copied into
+// the per-user data folder, made a project and labeled on first use, so a new user sees
+// labeled images at once. A marker written last tells a finished demo from an interrupted one.
+import { existsSync } from 'node:fs';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ProjectInfo } from '../../src-shared/domain.js';
+import { dataHome, DEMO_SOURCE_DIR } from './paths.js';
+import type { Session } from './session.js';
+
+const READY_MARKER = '.demo-ready';
+
+export async function openDemoProject(
+  session: Session,
+  env: NodeJS.ProcessEnv,
+  sourceDir: string = DEMO_SOURCE_DIR,
+): Promise<ProjectInfo> {
+  const projectDir = join(dataHome(env), 'demo');
+  if (existsSync(join(projectDir, READY_MARKER))) return session.call('project.open', { projectDir });
+
+  const sourceImages = join(sourceDir, 'images');
+  const sourceLabels = join(sourceDir, 'labels.json');
+  if (!existsSync(sourceImages) || !existsSync(sourceLabels)) {
+    throw new Error(
+      `The demo data is missing (${sourceDir} needs images/ and labels.json): name a project folder, or use --empty.`,
+    );
+  }
+  // Without the marker the folder is a first use that was interrupted: start it again.
+  await rm(projectDir, { recursive: true, force: true });
+  await mkdir(projectDir, { recursive: true });
+  const imageRoot = join(projectDir, 'images');
+  await cp(sourceImages, imageRoot, { recursive: true });
+  await session.call('project.create', { projectDir, imageRoot, name: 'Demo' });
+  await session.call('io.import', { format: 'labels', file: sourceLabels });
+  await writeFile(join(projectDir, READY_MARKER), `${new Date().toISOString()}\n`);
+  return session.call('project.info', {});
+}

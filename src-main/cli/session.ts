@@ -1,0 +1,31 @@
+// Services for one CLI command, called through `dispatch` like every other transport, with
+// their progress fanned out (to the progress bar, and to /events when serving).
+import { resolve } from 'node:path';
+import { dispatch, type ApiClient, type ApiMethod, type ApiRequest, type ApiResponse } from '../../src-shared/api.js';
+import type { ProjectInfo } from '../../src-shared/domain.js';
+import { createProgressHub, type ProgressHub } from '../host/progress-hub.js';
+import { createServices, type Services } from '../services/index.js';
+
+export interface Session extends ApiClient {
+  services: Services;
+  progress: ProgressHub;
+  /** Opens the project folder given on the command line (relative to the working directory). */
+  openProject(projectDir: string): Promise<ProjectInfo>;
+  close(): Promise<void>;
+}
+
+export function openSession(cwd: string): Session {
+  const progress = createProgressHub();
+  const services = createServices({ onProgress: (event) => progress.emit(event) });
+  const call = <M extends ApiMethod>(method: M, req: ApiRequest<M>) =>
+    dispatch(services.handlers, method, req) as Promise<ApiResponse<M>>;
+  return {
+    services,
+    progress,
+    call,
+    openProject: (projectDir) => call('project.open', { projectDir: resolve(cwd, projectDir) }),
+    close: async () => {
+      await services.close();
+    },
+  };
+}

@@ -1,6 +1,18 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import type { Plugin } from 'vite';
+import { CONTENT_SECURITY_POLICY } from './src-shared/bridge';
+
+/** Puts the one CSP string (also sent as a header by the host and the Electron protocol) into index.html. */
+function contentSecurityPolicyMeta(): Plugin {
+  return {
+    name: 'landmark-studio-csp-meta',
+    transformIndexHtml: () => [
+      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY }, injectTo: 'head-prepend' },
+    ],
+  };
+}
 
 // Main and preload build for Electron; the renderer is the same bundle the plain-Node host
 // serves to a browser (`npm run serve`, end-to-end tests).
@@ -26,7 +38,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(__dirname, 'src-renderer'),
-    plugins: [svelte()],
+    plugins: [svelte(), contentSecurityPolicyMeta()],
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
       rollupOptions: { input: resolve(__dirname, 'src-renderer/index.html') },

@@ -44,9 +44,11 @@ if (only !== 'e2e') {
 }
 
 if (only !== 'unit') {
-  const e2eJson = join(outDir, 'e2e.json');
+  // playwright.config.ts writes its JSON report here (Playwright clears test-results/ first).
+  const e2eJson = join(root, 'test-results', 'e2e.json');
+  rmSync(e2eJson, { force: true });
   let status = run('npx', ['electron-vite', 'build']);
-  if (status === 0) status = run('npx', ['playwright', 'test'], { PLAYWRIGHT_JSON_OUTPUT_NAME: e2eJson });
+  if (status === 0) status = run('npx', ['playwright', 'test']);
   const report = existsSync(e2eJson) ? readJson(e2eJson) : null;
   if (report) {
     totals.passed += report.stats.expected + report.stats.flaky;

@@ -94,7 +94,10 @@ const warn = (msg) => console.warn(`[provision-tensorflow] WARNING: ${msg}`);
 
 /** The line of a failed child's output that says why (its first error line, else its last line). */
 export function failureReason(output) {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /\b(error|cannot|failed)\b/i.test(l)) ?? lines.at(-1) ?? 'no output';
 }
 
@@ -107,7 +110,8 @@ function run(cmd, args, { cwd = repoRoot, env = process.env, timeoutMs = 15 * 60
   const output = `${res.stdout ?? ''}${res.stderr ?? ''}`;
   const ok = res.status === 0 && !res.error;
   // Build logs are long: show the end of one only when the step failed.
-  if (!quiet && !ok && output.trim()) console.log(output.trim().split('\n').slice(-40).join('\n').replace(/^/gm, '    '));
+  if (!quiet && !ok && output.trim())
+    console.log(output.trim().split('\n').slice(-40).join('\n').replace(/^/gm, '    '));
   const why = res.error ? res.error.message : res.signal ? `killed by ${res.signal}` : `exit code ${res.status}`;
   return { ok, output, why };
 }
@@ -176,7 +180,11 @@ function ownInstall(pkg, args) {
 }
 
 function pipCommand() {
-  for (const [cmd, pre] of [['pip3', []], ['pip', []], ['python3', ['-m', 'pip']]]) {
+  for (const [cmd, pre] of [
+    ['pip3', []],
+    ['pip', []],
+    ['python3', ['-m', 'pip']],
+  ]) {
     if (run(cmd, [...pre, '--version'], { quiet: true, timeoutMs: 30_000 }).ok) return [cmd, pre];
   }
   return null;
@@ -185,7 +193,8 @@ function pipCommand() {
 /** The tensorflow-cpu wheel, from the cache or fetched by pip from the configured index. */
 function obtainWheel(cache) {
   const wheelDir = path.join(cache, 'wheels');
-  const find = () => fs.existsSync(wheelDir) && fs.readdirSync(wheelDir).find((f) => /^tensorflow_cpu-2\.21\.0-.*\.whl$/.test(f));
+  const find = () =>
+    fs.existsSync(wheelDir) && fs.readdirSync(wheelDir).find((f) => /^tensorflow_cpu-2\.21\.0-.*\.whl$/.test(f));
   let wheel = find();
   if (wheel) return { wheel: path.join(wheelDir, wheel) };
   const pip = pipCommand();
@@ -228,7 +237,8 @@ with zipfile.ZipFile(wheel) as z:
   const python = (input) =>
     spawnSync('python3', ['-c', py, wheel, dest], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const listed = python('list\n');
-  if (listed.status !== 0) return { error: `cannot read ${wheel} (${(listed.stderr || '').trim() || 'python3 failed'})` };
+  if (listed.status !== 0)
+    return { error: `cannot read ${wheel} (${(listed.stderr || '').trim() || 'python3 failed'})` };
   const res = python(`extract\n${JSON.stringify(wheelExtractionPlan(JSON.parse(listed.stdout)))}`);
   if (res.status !== 0) return { error: `extracting ${wheel} failed: ${(res.stderr || '').trim()}` };
   for (const lib of WHEEL_LIBRARIES) {

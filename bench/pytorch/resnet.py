@@ -1,0 +1,78 @@
+"""ResNet-18/50 in torchvision's layout (stem, layer1..layer4, no classifier), returning the taps
+conv1, conv2_x .. conv5_x like src-main/ml/backbones/resnet.ts. Written out so torchvision is not
+needed; the parameter names are torchvision's state_dict names."""
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin, width, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, width, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.downsample = None
+        if stride != 1 or cin != width:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, width, 1, stride, bias=False), nn.BatchNorm2d(width))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (self.downsample(x) if self.downsample is not None else x))
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, cin, width, stride):
+        super().__init__()
+        out = width * 4
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out)
+        self.downsample = None
+        if stride != 1 or cin != out:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        return F.relu(y + (self.downsample(x) if self.downsample is not None else x))
+
+
+SPECS = {'resnet18': (BasicBlock, [2, 2, 2, 2]), 'resnet50': (Bottleneck, [3, 4, 6, 3])}
+STAGES = ['conv1', 'conv2_x', 'conv3_x', 'conv4_x', 'conv5_x']
+
+
+class ResNet(nn.Module):
+    def __init__(self, arch):
+        super().__init__()
+        block, counts = SPECS[arch]
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        cin = 64
+        for i, (width, n) in enumerate(zip([64, 128, 256, 512], counts)):
+            blocks = []
+            for b in range(n):
+                blocks.append(block(cin, width, 2 if b == 0 and i > 0 else 1))
+                cin = width * block.expansion
+            setattr(self, f'layer{i + 1}', nn.Sequential(*blocks))
+        self.out_channels = cin
+
+    def forward(self, x):
+        """Returns the taps by paper-000 name."""
+        taps = {}
+        x = F.relu(self.bn1(self.conv1(x)))
+        taps['conv1'] = x
+        x = F.max_pool2d(x, 3, 2, 1)
+        for i in range(4):
+            x = getattr(self, f'layer{i + 1}')(x)
+            taps[STAGES[i + 1]] = x
+        return taps

@@ -108,11 +108,23 @@ describe('makeInputTransform', () => {
   });
 
   it('rejects bad sizes, crops and modes with clear messages', () => {
-    expect(() => makeInputTransform({ imageWidth: 0, imageHeight: 10, size: 8, mode: 'stretch' })).toThrow(/image size/);
-    expect(() => makeInputTransform({ imageWidth: 10, imageHeight: 10, size: 8.5, mode: 'stretch' })).toThrow(/positive integer/);
+    expect(() => makeInputTransform({ imageWidth: 0, imageHeight: 10, size: 8, mode: 'stretch' })).toThrow(
+      /image size/,
+    );
+    expect(() => makeInputTransform({ imageWidth: 10, imageHeight: 10, size: 8.5, mode: 'stretch' })).toThrow(
+      /positive integer/,
+    );
     expect(() =>
-      makeInputTransform({ imageWidth: 10, imageHeight: 10, size: 8, mode: 'stretch', crop: { x: 0, y: 0, w: 0, h: 3 } }),
+      makeInputTransform({
+        imageWidth: 10,
+        imageHeight: 10,
+        size: 8,
+        mode: 'stretch',
+        crop: { x: 0, y: 0, w: 0, h: 3 },
+      }),
     ).toThrow(/crop box/);
-    expect(() => makeInputTransform({ imageWidth: 10, imageHeight: 10, size: 8, mode: 'fit' as never })).toThrow(/resize mode/);
+    expect(() => makeInputTransform({ imageWidth: 10, imageHeight: 10, size: 8, mode: 'fit' as never })).toThrow(
+      /resize mode/,
+    );
   });
 });

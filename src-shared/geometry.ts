@@ -60,7 +60,8 @@ export function chainAffine(...steps: Affine[]): Affine {
 
 export function invertAffine(m: Affine): Affine {
   const det = m[0] * m[4] - m[1] * m[3];
-  if (!Number.isFinite(det) || Math.abs(det) < 1e-12) throw new Error(`Affine map is not invertible (determinant ${det})`);
+  if (!Number.isFinite(det) || Math.abs(det) < 1e-12)
+    throw new Error(`Affine map is not invertible (determinant ${det})`);
   const a = m[4] / det;
   const b = -m[1] / det;
   const d = -m[3] / det;

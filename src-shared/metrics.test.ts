@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Point } from './geometry.js';
-import { evaluateLandmarks, fitMeanShape, normalisationDistance, pointErrors, predictMeanShape, type EvalSample } from './metrics.js';
+import {
+  evaluateLandmarks,
+  fitMeanShape,
+  normalisationDistance,
+  pointErrors,
+  predictMeanShape,
+  type EvalSample,
+} from './metrics.js';
 
 // Two images, three keypoints; every number below is worked out by hand in the comments.
 const samples: EvalSample[] = [
@@ -25,7 +32,11 @@ const samples: EvalSample[] = [
       [1, 1],
       [0, 8],
     ],
-    truth: [{ x: 0, y: 0, visibility: 'visible' }, { x: 50, y: 50, visibility: 'absent' }, { x: 0, y: 8, visibility: 'visible' }],
+    truth: [
+      { x: 0, y: 0, visibility: 'visible' },
+      { x: 50, y: 50, visibility: 'absent' },
+      { x: 0, y: 8, visibility: 'visible' },
+    ],
     referenceSize: 100,
   },
 ];
@@ -69,9 +80,25 @@ describe('evaluateLandmarks', () => {
 
   it('rejects mismatched inputs with clear messages', () => {
     expect(() => pointErrors([[0, 0]], [])).toThrow(/1 predicted points for 0/);
-    expect(() => evaluateLandmarks([samples[0]!, { ...samples[1]!, truth: [null] , predicted: [[0, 0]]}], { normPair: null })).toThrow(/Sample 1 has 1 keypoints, expected 3/);
+    expect(() =>
+      evaluateLandmarks([samples[0]!, { ...samples[1]!, truth: [null], predicted: [[0, 0]] }], { normPair: null }),
+    ).toThrow(/Sample 1 has 1 keypoints, expected 3/);
     expect(() => normalisationDistance(samples[0]!.truth, [0, 7])).toThrow(/out of range/);
-    expect(() => evaluateLandmarks([{ ...samples[0]!, predicted: [[NaN, 0], [0, 0], [0, 0]] }], { normPair: null })).toThrow(/not a finite point/);
+    expect(() =>
+      evaluateLandmarks(
+        [
+          {
+            ...samples[0]!,
+            predicted: [
+              [NaN, 0],
+              [0, 0],
+              [0, 0],
+            ],
+          },
+        ],
+        { normPair: null },
+      ),
+    ).toThrow(/not a finite point/);
   });
 });
 

@@ -53,7 +53,8 @@ export function createRng(seed: number): Rng {
     next,
     uniform: (lo, hi) => lo + (hi - lo) * next(),
     int: (lo, hi) => {
-      if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo) throw new Error(`rng.int: bad range [${lo}, ${hi}]`);
+      if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo)
+        throw new Error(`rng.int: bad range [${lo}, ${hi}]`);
       return lo + Math.floor(next() * (hi - lo + 1));
     },
     normal: (mean = 0, sd = 1) => {

@@ -1,0 +1,45 @@
+// Samples images at arbitrary (dense) locations with bilinear interpolation: the resampling step
+// of the affine and TPS augmentations. It runs in JavaScript on the batch's values: tfjs-node has
+// no kernel for tf.image.transform, and its gather is several times slower than this loop on the
+// CPU (measured: 55 ms vs 9 ms CPU for 16 x 96 x 96 x 3). Augmentations transform network inputs,
+// so no gradient flows through here.
+import type { Tensor4D } from '@tensorflow/tfjs';
+import { tf } from '../engine.js';
+
+/**
+ * out[b, i, j] = images[b] interpolated at (grid[o], grid[o + 1]) with o = ((b * outHeight + i) *
+ * outWidth + j) * 2, in input pixel INDEX coordinates (pixel centres at integers: continuous
+ * coordinate minus 0.5). Taps outside the image read 0 (black), like tf.image.transform's
+ * constant fill. Returns a new tensor; `images` is left alone.
+ * @param images [B, H, W, C]
+ * @param grid B x outHeight x outWidth (x, y) pairs, flattened
+ */
+export function bilinearSample(images: Tensor4D, grid: Float32Array, outHeight: number, outWidth: number): Tensor4D {
+  const [b, h, w, c] = images.shape;
+  const n = b * outHeight * outWidth;
+  if (grid.length !== n * 2)
+    throw new Error(`bilinearSample: grid has ${grid.length} values, expected ${b}x${outHeight}x${outWidth}x2`);
+  const src = images.dataSync();
+  const out = new Float32Array(n * c);
+  const perImage = outHeight * outWidth;
+  for (let p = 0; p < n; p++) {
+    const x = grid[2 * p]!;
+    const y = grid[2 * p + 1]!;
+    const x0 = Math.floor(x);
+    const y0 = Math.floor(y);
+    const fx = x - x0;
+    const fy = y - y0;
+    const base = Math.floor(p / perImage) * h * w;
+    const o = p * c;
+    for (let k = 0; k < 4; k++) {
+      const xi = x0 + (k & 1);
+      const yi = y0 + (k >> 1);
+      if (xi < 0 || yi < 0 || xi >= w || yi >= h) continue;
+      const weight = (k & 1 ? fx : 1 - fx) * (k >> 1 ? fy : 1 - fy);
+      if (weight === 0) continue;
+      const s = (base + yi * w + xi) * c;
+      for (let ch = 0; ch < c; ch++) out[o + ch]! += weight * src[s + ch]!;
+    }
+  }
+  return tf.tensor4d(out, [b, outHeight, outWidth, c]);
+}

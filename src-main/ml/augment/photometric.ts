@@ -1,0 +1,198 @@
+// Random photometric jitter of image batches (RGB in [0, 1]): brightness, contrast, saturation,
+// hue, grayscale and Gaussian blur, each image with its own draw. MoCo v2's augmentation
+// (paper 000 / DESIGN "moco"): colour jitter (0.4, 0.4, 0.4, 0.1) with probability 0.8, grayscale
+// with probability 0.2, blur sigma in [0.1, 2] with probability 0.5. Points do not move.
+// Differences from torchvision, for speed on batches: the jitter order is fixed (brightness,
+// contrast, saturation, hue) and hue turns the chroma plane of YIQ instead of shifting HSV hue.
+import type { Tensor4D } from '@tensorflow/tfjs';
+import type { Rng } from '../../../src-shared/random.js';
+import { tf } from '../engine.js';
+
+export interface PhotometricConfig {
+  /** Probability that an image gets the colour jitter at all. */
+  jitterProb: number;
+  /** Factors drawn uniformly from [1 - v, 1 + v]. */
+  brightness: number;
+  contrast: number;
+  saturation: number;
+  /** Hue shift drawn from [-v, v], in turns (0.5 = opposite colours). */
+  hue: number;
+  grayscaleProb: number;
+  blurProb: number;
+  /** Blur sigma range in pixels of a 224-pixel image; scaled to the actual size (MoCo's 23-px kernel at 224). */
+  blurSigma224: readonly [number, number];
+}
+
+export const DEFAULT_PHOTOMETRIC: PhotometricConfig = {
+  jitterProb: 0.8,
+  brightness: 0.4,
+  contrast: 0.4,
+  saturation: 0.4,
+  hue: 0.1,
+  grayscaleProb: 0.2,
+  blurProb: 0.5,
+  blurSigma224: [0.1, 2.0],
+};
+
+/** Rec. 601 luma, the Y of YIQ. */
+const LUMA = [0.299, 0.587, 0.114];
+const RGB_TO_YIQ = [
+  [0.299, 0.587, 0.114],
+  [0.596, -0.274, -0.322],
+  [0.211, -0.523, 0.312],
+];
+
+function invert3(m: number[][]): number[][] {
+  const [a, b, c] = m[0]!;
+  const [d, e, f] = m[1]!;
+  const [g, h, i] = m[2]!;
+  const A = e! * i! - f! * h!;
+  const B = -(d! * i! - f! * g!);
+  const C = d! * h! - e! * g!;
+  const det = a! * A + b! * B + c! * C;
+  return [
+    [A / det, -(b! * i! - c! * h!) / det, (b! * f! - c! * e!) / det],
+    [B / det, (a! * i! - c! * g!) / det, -(a! * f! - c! * d!) / det],
+    [C / det, -(a! * h! - b! * g!) / det, (a! * e! - b! * d!) / det],
+  ];
+}
+const YIQ_TO_RGB = invert3(RGB_TO_YIQ);
+
+function matMul3(a: number[][], b: number[][]): number[][] {
+  return a.map((row) => [0, 1, 2].map((j) => row.reduce((s, v, k) => s + v * b[k]![j]!, 0)));
+}
+
+/** RGB -> RGB matrix turning the hue by `turns` (a rotation of the I/Q chroma plane). */
+export function hueRotationMatrix(turns: number): number[][] {
+  const t = 2 * Math.PI * turns;
+  const rot = [
+    [1, 0, 0],
+    [0, Math.cos(t), -Math.sin(t)],
+    [0, Math.sin(t), Math.cos(t)],
+  ];
+  return matMul3(YIQ_TO_RGB, matMul3(rot, RGB_TO_YIQ));
+}
+
+/** The random draw for one image. */
+export interface PhotometricParams {
+  brightness: number;
+  contrast: number;
+  /** 0 = grayscale. */
+  saturation: number;
+  hue: number;
+  /** Blur sigma in pixels of this image; 0 = no blur. */
+  blurSigma: number;
+}
+
+export function samplePhotometric(rng: Rng, config: PhotometricConfig, imageSize: number): PhotometricParams {
+  const jitter = rng.chance(config.jitterProb);
+  const factor = (v: number): number => (jitter ? rng.uniform(Math.max(0, 1 - v), 1 + v) : 1);
+  const brightness = factor(config.brightness);
+  const contrast = factor(config.contrast);
+  let saturation = factor(config.saturation);
+  const hue = jitter ? rng.uniform(-config.hue, config.hue) : 0;
+  if (rng.chance(config.grayscaleProb)) saturation = 0;
+  const [lo, hi] = config.blurSigma224;
+  const blurSigma = rng.chance(config.blurProb) ? (rng.uniform(lo, hi) * imageSize) / 224 : 0;
+  return { brightness, contrast, saturation, hue, blurSigma };
+}
+
+/** Normalised 1-D Gaussian kernel with radius ceil(3 sigma). */
+function gaussianKernel(sigma: number): number[] {
+  const radius = Math.max(1, Math.ceil(3 * sigma));
+  const k = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
+  const total = k.reduce((a, b) => a + b, 0);
+  return k.map((v) => v / total);
+}
+
+/** Separable Gaussian blur of one [1, H, W, 3] image, mirrored borders (no dark rim). */
+function blurImage(image: Tensor4D, sigma: number): Tensor4D {
+  return tf.tidy(() => {
+    const k = gaussianKernel(sigma);
+    const [, h, w] = image.shape;
+    const r = Math.min((k.length - 1) / 2, h - 1, w - 1);
+    const kernel = k.slice((k.length - 1) / 2 - r, (k.length - 1) / 2 + r + 1);
+    const total = kernel.reduce((a, b) => a + b, 0);
+    const taps = kernel.map((v) => v / total);
+    const n = taps.length;
+    const kx = tf.tile(tf.reshape(tf.tensor1d(taps), [1, n, 1, 1]), [1, 1, 3, 1]) as Tensor4D;
+    const ky = tf.tile(tf.reshape(tf.tensor1d(taps), [n, 1, 1, 1]), [1, 1, 3, 1]) as Tensor4D;
+    const padded = tf.mirrorPad(
+      image,
+      [
+        [0, 0],
+        [r, r],
+        [r, r],
+        [0, 0],
+      ],
+      'reflect',
+    );
+    return tf.depthwiseConv2d(tf.depthwiseConv2d(padded, kx, 1, 'valid'), ky, 1, 'valid');
+  });
+}
+
+/** Applies given per-image parameters (deterministic; photometricJitter draws them). */
+export function applyPhotometric(images: Tensor4D, params: readonly PhotometricParams[]): Tensor4D {
+  const [b, h, w] = images.shape;
+  if (params.length !== b) throw new Error(`applyPhotometric: ${params.length} parameter sets for a batch of ${b}`);
+  return tf.tidy(() => {
+    const perImage = (f: (p: PhotometricParams) => number): Tensor4D => tf.tensor4d(params.map(f), [b, 1, 1, 1]);
+    const luma = (x: Tensor4D): Tensor4D => tf.sum(tf.mul(x, LUMA), 3, true) as Tensor4D;
+    let x = tf.clipByValue(
+      tf.mul(
+        images,
+        perImage((p) => p.brightness),
+      ),
+      0,
+      1,
+    ) as Tensor4D;
+    const mean = tf.mean(luma(x), [1, 2, 3], true);
+    x = tf.clipByValue(
+      tf.add(
+        tf.mul(
+          tf.sub(x, mean),
+          perImage((p) => p.contrast),
+        ),
+        mean,
+      ),
+      0,
+      1,
+    ) as Tensor4D;
+    const gray = luma(x);
+    x = tf.clipByValue(
+      tf.add(
+        tf.mul(
+          tf.sub(x, gray),
+          perImage((p) => p.saturation),
+        ),
+        gray,
+      ),
+      0,
+      1,
+    ) as Tensor4D;
+    // hue: x (as [B, HW, 3] rows) times each image's transposed 3x3 matrix
+    const hueT = tf.tensor3d(
+      params.map((p) => hueRotationMatrix(p.hue)).map((m) => [0, 1, 2].map((i) => [0, 1, 2].map((j) => m[j]![i]!))),
+    );
+    x = tf.clipByValue(tf.reshape(tf.matMul(tf.reshape(x, [b, h * w, 3]), hueT), [b, h, w, 3]), 0, 1) as Tensor4D;
+    if (params.every((p) => p.blurSigma <= 0)) return x;
+    const rows = tf.split(x, b, 0) as Tensor4D[];
+    return tf.concat(
+      rows.map((row, i) => (params[i]!.blurSigma > 0 ? blurImage(row, params[i]!.blurSigma) : row)),
+      0,
+    ) as Tensor4D;
+  });
+}
+
+/** Random photometric jitter of a [B, H, W, 3] batch in [0, 1]; the input is not disposed. */
+export function photometricJitter(
+  images: Tensor4D,
+  rng: Rng,
+  config: PhotometricConfig = DEFAULT_PHOTOMETRIC,
+): Tensor4D {
+  const size = Math.max(images.shape[1], images.shape[2]);
+  return applyPhotometric(
+    images,
+    Array.from({ length: images.shape[0] }, () => samplePhotometric(rng, config, size)),
+  );
+}

@@ -1,0 +1,181 @@
+// The procedural demo dataset: critters (critter.ts) on cluttered backgrounds, with exact
+// landmark positions and visibilities. License-clean (everything is drawn here) and fast.
+// Two regimes:
+// - 'crop': aligned crops as in the papers: the critter fills a size x size image, roughly
+//   centred and upright (+-15 degrees);
+// - 'frame': a 640 x 480 frame where the critter covers about 5% of the area, anywhere, at any
+//   orientation, among more clutter.
+// Sample `index` of seed `seed` is the same whatever else is generated (per-item random streams).
+import type { Visibility } from '../../../src-shared/domain.js';
+import type { Point } from '../../../src-shared/geometry.js';
+import { createRng, mixSeed, type Rng } from '../../../src-shared/random.js';
+import {
+  drawCritter,
+  landmarkPart,
+  placePoint,
+  poseBounds,
+  sampleCritterLook,
+  sampleCritterPose,
+  type CritterPose,
+  type Placement,
+} from './critter.js';
+import { circle, ellipse, hsv, polygon, Raster, stroke, valueNoise, type Rgb } from './raster.js';
+
+export const DEMO_REGIMES = ['crop', 'frame'] as const;
+export type DemoRegime = (typeof DEMO_REGIMES)[number];
+
+export interface DemoOptions {
+  regime: DemoRegime;
+  /** Crop regime: image side in pixels (default 112). */
+  size?: number;
+  /** Frame regime: frame size (default 640 x 480). */
+  frameWidth?: number;
+  frameHeight?: number;
+  /** Probability that an occluder is drawn over one landmark (default 0.2). */
+  occlusionProb?: number;
+}
+
+export interface DemoSample {
+  width: number;
+  height: number;
+  /** 8-bit RGB, HWC. */
+  rgb: Uint8Array;
+  /** Landmarks (CRITTER_KEYPOINTS order), continuous pixel coordinates (pixel centres at +0.5). */
+  points: Point[];
+  /** 'occluded' where something is drawn over the landmark; never 'absent'. */
+  visibility: Visibility[];
+}
+
+function randomColour(rng: Rng, saturation: [number, number], value: [number, number]): Rgb {
+  return hsv(rng.next(), rng.uniform(...saturation), rng.uniform(...value));
+}
+
+/** Gradient + mottled noise + random shapes. */
+function drawBackground(r: Raster, rng: Rng, clutter: number, scale: number): void {
+  const a = randomColour(rng, [0.05, 0.5], [0.25, 0.85]);
+  const b = randomColour(rng, [0.05, 0.5], [0.25, 0.85]);
+  const angle = rng.uniform(0, 2 * Math.PI);
+  const dx = Math.cos(angle) / Math.max(r.width, r.height);
+  const dy = Math.sin(angle) / Math.max(r.width, r.height);
+  const noise = valueNoise(() => rng.next(), rng.uniform(0.1, 0.4) * scale);
+  const amount = rng.uniform(0.1, 0.4);
+  r.fillSmooth((x, y, out) => {
+    const t = Math.min(1, Math.max(0, 0.5 + (x - r.width / 2) * dx + (y - r.height / 2) * dy));
+    const n = 1 + amount * (noise(x, y) - 0.5);
+    out[0] = (a[0] + t * (b[0] - a[0])) * n;
+    out[1] = (a[1] + t * (b[1] - a[1])) * n;
+    out[2] = (a[2] + t * (b[2] - a[2])) * n;
+  }, 4);
+  for (let i = 0; i < clutter; i++) drawClutterShape(r, rng, scale, 0);
+}
+
+/** One random shape (leaf, pebble, twig, blob, polygon). */
+function drawClutterShape(r: Raster, rng: Rng, scale: number, part: number, centre?: Point, size?: number): void {
+  const [cx, cy] = centre ?? [rng.uniform(0, r.width), rng.uniform(0, r.height)];
+  const s = size ?? scale * rng.uniform(0.05, 0.35);
+  const colour = randomColour(rng, [0.1, 0.8], [0.15, 0.9]);
+  // a third of the shapes (and every occluder) mottled, the rest flat: texture costs a call per pixel
+  const textured = part !== 0 || rng.chance(0.35) ? valueNoise(() => rng.next(), Math.max(1.5, s * 0.3)) : null;
+  const paint = textured
+    ? (x: number, y: number, out: number[]): void => {
+        const n = 0.75 + 0.5 * textured(x, y);
+        out[0] = colour[0] * n;
+        out[1] = colour[1] * n;
+        out[2] = colour[2] * n;
+      }
+    : colour;
+  const opacity = part === 0 && rng.chance(0.3) ? rng.uniform(0.4, 0.8) : 1;
+  const kind = rng.int(0, 3);
+  let shape;
+  if (kind === 0) shape = ellipse(cx, cy, s, s * rng.uniform(0.4, 1), rng.uniform(0, Math.PI));
+  else if (kind === 1) {
+    const n = rng.int(3, 7);
+    const start = rng.uniform(0, 2 * Math.PI);
+    shape = polygon(
+      Array.from({ length: n }, (_, k) => {
+        const t = start + (2 * Math.PI * k) / n;
+        const rad = s * rng.uniform(0.6, 1.1);
+        return [cx + rad * Math.cos(t), cy + rad * Math.sin(t)] as const;
+      }),
+    );
+  } else if (kind === 2 && part === 0) {
+    const t = rng.uniform(0, Math.PI);
+    const mid: [number, number] = [cx + rng.normal(0, s * 0.3), cy + rng.normal(0, s * 0.3)];
+    shape = stroke(
+      [[cx - s * Math.cos(t), cy - s * Math.sin(t)], mid, [cx + s * Math.cos(t), cy + s * Math.sin(t)]],
+      [s * 0.08, s * 0.1, s * 0.05],
+    );
+  } else shape = circle(cx, cy, s * rng.uniform(0.5, 1));
+  r.draw(shape[0], shape[1], paint, part, opacity);
+}
+
+function rotatedBounds(pose: CritterPose, angle: number): { x0: number; y0: number; x1: number; y1: number } {
+  const b = poseBounds(pose);
+  const corners = [
+    [b.x0, b.y0],
+    [b.x1, b.y0],
+    [b.x0, b.y1],
+    [b.x1, b.y1],
+  ].map(([x, y]) => placePoint({ scale: 1, angle, tx: 0, ty: 0 }, [x!, y!]));
+  return {
+    x0: Math.min(...corners.map((c) => c[0])),
+    y0: Math.min(...corners.map((c) => c[1])),
+    x1: Math.max(...corners.map((c) => c[0])),
+    y1: Math.max(...corners.map((c) => c[1])),
+  };
+}
+
+/** Where the critter goes: fills a crop upright, or ~5% of a frame anywhere at any angle. */
+function samplePlacement(rng: Rng, pose: CritterPose, regime: DemoRegime, width: number, height: number): Placement {
+  const angle = regime === 'crop' ? rng.uniform(-15, 15) * (Math.PI / 180) : rng.uniform(-Math.PI, Math.PI);
+  const b = rotatedBounds(pose, angle);
+  const bw = b.x1 - b.x0;
+  const bh = b.y1 - b.y0;
+  let s: number;
+  if (regime === 'crop') s = (rng.uniform(0.8, 0.95) * Math.min(width, height)) / Math.max(bw, bh);
+  else s = Math.sqrt((rng.uniform(0.035, 0.07) * width * height) / (bw * bh));
+  // keep the whole padded critter inside the image; centre it (with jitter) in a crop
+  const freeX = Math.max(0, width - s * bw);
+  const freeY = Math.max(0, height - s * bh);
+  const ox = regime === 'crop' ? freeX / 2 + rng.uniform(-0.3, 0.3) * freeX : rng.uniform(0, freeX);
+  const oy = regime === 'crop' ? freeY / 2 + rng.uniform(-0.3, 0.3) * freeY : rng.uniform(0, freeY);
+  return { scale: s, angle, tx: ox - s * b.x0, ty: oy - s * b.y0 };
+}
+
+/** Renders sample `index` of the dataset with seed `seed`. */
+export function renderDemoSample(seed: number, index: number, options: DemoOptions): DemoSample {
+  const regime = options.regime;
+  if (!DEMO_REGIMES.includes(regime))
+    throw new Error(`Unknown demo regime "${String(regime)}" (expected crop or frame)`);
+  const width = regime === 'crop' ? (options.size ?? 112) : (options.frameWidth ?? 640);
+  const height = regime === 'crop' ? (options.size ?? 112) : (options.frameHeight ?? 480);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 16 || height < 16)
+    throw new Error(`Demo image size must be whole pixels, at least 16, got ${width}x${height}`);
+  const rng = createRng(mixSeed(seed, index, regime === 'crop' ? 1 : 2));
+  const pose = sampleCritterPose(rng);
+  const look = sampleCritterLook(rng);
+  const placement = samplePlacement(rng, pose, regime, width, height);
+  const r = new Raster(width, height);
+  // clutter scale: the critter's size, so crops and frames get shapes of comparable size
+  drawBackground(r, rng, regime === 'crop' ? rng.int(3, 8) : rng.int(15, 30), placement.scale * 2.2);
+  const points = drawCritter(r, pose, look, placement);
+  if (rng.chance(options.occlusionProb ?? 0.2)) {
+    const target = points[rng.int(0, points.length - 1)]!;
+    const radius = placement.scale * rng.uniform(0.09, 0.14);
+    const offset = radius * rng.uniform(0, 0.4);
+    const t = rng.uniform(0, 2 * Math.PI);
+    drawClutterShape(
+      r,
+      rng,
+      placement.scale,
+      1,
+      [target[0] + offset * Math.cos(t), target[1] + offset * Math.sin(t)],
+      radius,
+    );
+  }
+  const visibility: Visibility[] = points.map((p, k) =>
+    r.showsPartNear(p[0], p[1], landmarkPart(k)) ? 'visible' : 'occluded',
+  );
+  const pixelNoise = 4; // sensor-like; more only makes the PNGs large
+  return { width, height, rgb: r.toBytes(pixelNoise, () => rng.next()), points, visibility };
+}

@@ -4,15 +4,29 @@
 import { z } from 'zod';
 import type {
   Annotation,
+  EvaluationReport,
   HistoryResult,
   ImageRecord,
   ImageSummary,
   ImportReport,
   KeypointSchema,
+  Prediction,
   ProjectInfo,
+  RunDetails,
+  RunRecord,
   ScanProblem,
+  SplitCounts,
 } from './domain.js';
-import { IMAGE_FILTERS, IMPORT_FORMATS, VISIBILITIES } from './domain.js';
+import {
+  FINE_TUNE_CHOICES,
+  IMAGE_FILTERS,
+  IMPORT_FORMATS,
+  RUN_KINDS,
+  SPLITS,
+  TRAIN_BACKBONES,
+  TRAIN_HEADS,
+  VISIBILITIES,
+} from './domain.js';
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().trim().min(1).max(200);
@@ -70,6 +84,49 @@ export const apiRequests = {
     .object({ format: z.enum(IMPORT_FORMATS), file: path, configFile: path.optional() })
     .strict(),
   'io.export': z.object({ format: z.enum(IMPORT_FORMATS), file: path }).strict(),
+
+  /**
+   * Assigns every usable image to train / val / test: a seeded random `testFraction` of them, or
+   * the images named in `testImages` (paths relative to the image root); `valFraction` of the
+   * rest goes to val, the others to train. Items cut from one file share a split.
+   */
+  'images.split': z
+    .object({
+      testFraction: z.number().min(0).max(1).optional(),
+      testImages: z.array(path).max(10_000_000).optional(),
+      valFraction: z.number().min(0).max(1).default(0),
+      seed: z.number().int().min(0).max(2 ** 31).default(1),
+    })
+    .strict(),
+
+  'runs.list': z.object({ kind: z.enum(RUN_KINDS).optional() }).strict(),
+  'runs.get': z.object({ runId: id }).strict(),
+  /**
+   * Trains a few-shot head on `labels` labeled images drawn (with `seed`) from the train split
+   * (images in no split count as train); resolves when the run ends. `features`: 'random' or the
+   * id of a finished pretraining run whose backbone initialises the network.
+   */
+  'runs.train': z
+    .object({
+      head: z.enum(TRAIN_HEADS),
+      backbone: z.enum(TRAIN_BACKBONES).default('resnet18'),
+      features: z.union([z.literal('random'), id]).default('random'),
+      /** Longer side of the network input, pixels (aspect kept); default per head. */
+      size: z.number().int().min(32).max(2048).optional(),
+      fineTune: z.enum(FINE_TUNE_CHOICES).optional(),
+      /** Labeled images to train on; default all labeled train images. */
+      labels: z.number().int().min(1).max(1_000_000).optional(),
+      seed: z.number().int().min(0).max(2 ** 31).default(1),
+      steps: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .strict(),
+  /** Predicts every usable image of a split ('all': every usable image) with a training run's model. */
+  'runs.predict': z.object({ runId: id, split: z.enum([...SPLITS, 'all']).default('test') }).strict(),
+  /** Scores a training (or prediction) run on a split's labels, predicting first when needed. */
+  'runs.evaluate': z.object({ runId: id, split: z.enum(SPLITS).default('test') }).strict(),
+  /** Asks a run of this process to stop; it ends 'cancelled'. */
+  'runs.cancel': z.object({ runId: id }).strict(),
+  'predictions.list': z.object({ runId: id, imageId: id.optional() }).strict(),
 } as const;
 
 /** Response types, one per method. */
@@ -99,6 +156,14 @@ export interface ApiResponses {
   'history.redo': HistoryResult | null;
   'io.import': ImportReport;
   'io.export': { file: string; count: number };
+  'images.split': SplitCounts;
+  'runs.list': RunRecord[];
+  'runs.get': RunDetails;
+  'runs.train': RunRecord;
+  'runs.predict': RunRecord;
+  'runs.evaluate': EvaluationReport;
+  'runs.cancel': { cancelled: boolean };
+  'predictions.list': Prediction[];
 }
 
 export type ApiMethod = keyof typeof apiRequests;

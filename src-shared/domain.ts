@@ -163,3 +163,64 @@ export interface Prediction {
   /** In [0, 1]; how it is computed depends on the head (docs/methods.md). */
   confidence: number;
 }
+
+/** Few-shot landmark heads (DESIGN "Few-shot regressors"). */
+export const TRAIN_HEADS = ['paper', 'heatmap'] as const;
+export type TrainHead = (typeof TRAIN_HEADS)[number];
+
+export const TRAIN_BACKBONES = ['resnet18', 'resnet50', 'smallnet'] as const;
+export type TrainBackbone = (typeof TRAIN_BACKBONES)[number];
+
+/** Which backbone stages a head trains: none (frozen features), the last used stage, or all. */
+export const FINE_TUNE_CHOICES = ['none', 'last', 'all'] as const;
+export type FineTuneChoice = (typeof FINE_TUNE_CHOICES)[number];
+
+/** How many items each split holds after images.split. */
+export interface SplitCounts {
+  train: number;
+  val: number;
+  test: number;
+  /** Items left out of every split (unusable images). */
+  none: number;
+}
+
+/** A run with its step-level curves (e.g. loss) and evaluation rows. */
+export interface RunDetails {
+  run: RunRecord;
+  curves: Record<string, { step: number; value: number }[]>;
+  evaluations: { metric: string; value: number; perKeypoint: Record<string, number> | null }[];
+}
+
+/** Pixel error, normalised error (%) and PCK (0-1) overall and per keypoint name (src-shared/metrics.ts). */
+export interface LandmarkScores {
+  pixelError: number | null;
+  nme: number | null;
+  pck: number | null;
+  perKeypoint: Record<string, { pixelError: number | null; nme: number | null; pck: number | null }>;
+}
+
+/** A trained model's predictions on one split scored against the labels, next to the mean-shape baseline. */
+export interface EvaluationReport {
+  evaluationRunId: number;
+  trainRunId: number;
+  predictRunId: number;
+  split: Split;
+  /** Labeled images scored and (image, keypoint) pairs with ground truth. */
+  images: number;
+  points: number;
+  normalisation: 'pair' | 'bbox';
+  pckAlpha: number;
+  model: LandmarkScores;
+  /** Each keypoint at its mean frame-relative position over the run's training labels. */
+  baseline: LandmarkScores;
+  /** The compute backend line of the training run. */
+  backend: string | null;
+  timings: {
+    trainSeconds: number | null;
+    trainImagesPerSecond: number | null;
+    predictSeconds: number | null;
+    predictImagesPerSecond: number | null;
+  };
+  /** Images of the split that could not be scored, with the reason. */
+  problems: string[];
+}

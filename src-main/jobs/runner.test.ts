@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobCancelledError, JobFailedError, runJob } from './runner.js';
@@ -16,6 +17,16 @@ describe('runJob', () => {
     expect(outcome).toEqual({ result: { stoppedAt: 5 }, backend: 'fixture' });
     expect(progress.map((p) => p.step)).toEqual([1, 2, 3, 4, 5]);
     expect(metrics).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('starts a TypeScript worker from any working directory (the CLI runs anywhere)', async () => {
+    const cwd = process.cwd();
+    process.chdir(tmpdir());
+    try {
+      expect((await runJob(entry, 'count', { steps: 1 })).result).toEqual({ stoppedAt: 1 });
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('reports an exception in the job as a failure with its message', async () => {

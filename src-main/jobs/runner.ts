@@ -2,12 +2,14 @@
 // the host), forwards its progress, cancels on request, and turns a crash of the child (an
 // exception, an out-of-memory kill, SIGKILL) into a JobFailedError with what the child said.
 import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import type { JobProgress, ParentMessage, WorkerMessage } from './protocol.js';
 
 export class JobFailedError extends Error {
   constructor(
     message: string,
-    readonly cause?: string,
+    override readonly cause?: string,
   ) {
     super(message);
     this.name = 'JobFailedError';
@@ -43,10 +45,13 @@ export interface JobOutcome {
   backend: string;
 }
 
+/** tsx's loader by absolute URL: a bare `--import tsx` resolves from the working directory, which may be anywhere. */
+const tsxLoader = (): string => pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
 export function runJob(entry: WorkerEntry, kind: string, payload: unknown, handlers: JobHandlers = {}): Promise<JobOutcome> {
   return new Promise((resolve, reject) => {
     const child = fork(entry.script, entry.args ?? [], {
-      execArgv: entry.script.endsWith('.ts') ? ['--import', 'tsx'] : [],
+      execArgv: entry.script.endsWith('.ts') ? ['--import', tsxLoader()] : [],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       env: { ...process.env, ...handlers.env },
       serialization: 'advanced',

@@ -12,6 +12,9 @@ const leave = (): void => process.disconnect?.();
 export function runWorker(registry: JobRegistry, initBackend: () => Promise<string>): void {
   if (!process.send) throw new Error('a job worker must be started by the job runner (no IPC channel)');
   const abort = new AbortController();
+  let finished = false;
+  // A worker whose parent died has no one to report to: stop rather than compute for nobody.
+  process.on('disconnect', () => finished || process.exit(1));
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'cancel') abort.abort();
     if (message.type === 'start') void start(message.kind, message.payload);
@@ -31,9 +34,11 @@ export function runWorker(registry: JobRegistry, initBackend: () => Promise<stri
         backend,
       };
       const result = await job(payload, ctx);
+      finished = true;
       send({ type: 'done', result }, leave);
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
+      finished = true;
       send({ type: 'error', message: err.message, stack: err.stack }, leave);
     }
   }

@@ -10,8 +10,10 @@ import { imagesHandlers } from './imagesService.js';
 import { ioHandlers } from './ioService.js';
 import { projectHandlers } from './projectService.js';
 import { createRenditions } from './renditions.js';
+import { runsHandlers } from './runsService.js';
 import { schemaHandlers } from './schemaService.js';
 import { ProjectSession } from './session.js';
+import { splitHandlers } from './splitService.js';
 
 export interface ServicesOptions {
   /** A project to open at once (throws like project.open when it cannot be opened). */
@@ -36,6 +38,8 @@ export function createServices(options: ServicesOptions = {}): Services {
     ...schemaHandlers(session),
     ...annotationsHandlers(session),
     ...ioHandlers(session),
+    ...splitHandlers(session),
+    ...runsHandlers(session, options.onProgress),
   };
   if (options.projectDir !== undefined) project['project.open']({ projectDir: options.projectDir });
   const rendition = createRenditions(session);

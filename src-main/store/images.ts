@@ -1,7 +1,7 @@
 // Image items: one row per file found under the image root, plus one per instance crop cut from
 // a file that holds several instances (same rel_path, a crop box).
 import type Database from 'better-sqlite3';
-import type { CropBox, ImageFilter, ImageRecord, ImageSummary, ScanProblem } from '../../src-shared/domain.js';
+import type { CropBox, ImageFilter, ImageRecord, ImageSummary, ScanProblem, Split } from '../../src-shared/domain.js';
 
 /** What a scan learns about one file. */
 export interface ScannedFile {
@@ -76,6 +76,7 @@ export class ImagesStore {
   private readonly setProblemStmt;
   private readonly allFilesStmt;
   private readonly countsStmt;
+  private readonly setSplitStmt;
 
   constructor(db: Database.Database) {
     this.insertStmt = db.prepare(
@@ -136,6 +137,7 @@ export class ImagesStore {
               count(*) FILTER (WHERE i.problem IS NOT NULL) AS problems
        FROM images i`,
     );
+    this.setSplitStmt = db.prepare<[Split | null, number]>('UPDATE images SET split = ? WHERE id = ?');
   }
 
   /** Inserts scanned files; a path already present is left alone. Returns how many were new. */
@@ -194,6 +196,11 @@ export class ImagesStore {
   /** Every whole file (not instance crops), by path. */
   allFiles(): { relPath: string; hash: string | null }[] {
     return this.allFilesStmt.all();
+  }
+
+  /** Puts one item in a split (train / val / test), or in none. */
+  setSplit(id: number, split: Split | null): void {
+    this.setSplitStmt.run(split, id);
   }
 
   counts(): { images: number; labeledImages: number; problems: number } {

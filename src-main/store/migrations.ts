@@ -153,6 +153,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX evaluations_run ON evaluations (run_id);
     `,
   },
+  {
+    description: 'runs: the process that owns a running run, so runs left running by a dead process can be failed',
+    sql: `
+      ALTER TABLE runs ADD COLUMN owner_pid INTEGER;  -- pid of the process persisting the run
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -10,6 +10,7 @@ import { HistoryStore } from './history.js';
 import { ImagesStore } from './images.js';
 import { KeypointsStore } from './keypoints.js';
 import { schemaVersion } from './migrations.js';
+import { RunsStore } from './runs.js';
 import { SettingsStore } from './settings.js';
 
 export const PROJECT_SUBDIRS = ['models', 'cache'] as const;
@@ -20,6 +21,7 @@ export class ProjectStore {
   readonly keypoints: KeypointsStore;
   readonly annotations: AnnotationsStore;
   readonly history: HistoryStore;
+  readonly runs: RunsStore;
 
   private constructor(
     readonly dir: string,
@@ -30,6 +32,7 @@ export class ProjectStore {
     this.keypoints = new KeypointsStore(db);
     this.annotations = new AnnotationsStore(db);
     this.history = new HistoryStore(db);
+    this.runs = new RunsStore(db);
   }
 
   static exists(dir: string): boolean {
@@ -54,6 +57,11 @@ export class ProjectStore {
     const store = new ProjectStore(dir, openProjectDatabase(path.join(dir, PROJECT_DB_FILE)));
     for (const sub of PROJECT_SUBDIRS) fs.mkdirSync(path.join(dir, sub), { recursive: true });
     return store;
+  }
+
+  /** Trained models and checkpoints; run records hold paths relative to it. */
+  get modelsDir(): string {
+    return path.join(this.dir, 'models');
   }
 
   get cacheDir(): string {

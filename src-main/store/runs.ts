@@ -50,12 +50,15 @@ export class RunsStore {
   private readonly checkpointStmt;
   private readonly metricStmt;
   private readonly metricsStmt;
+  private readonly dropMetricsStmt;
   private readonly clearPredictionsStmt;
   private readonly predictionStmt;
   private readonly predictionsStmt;
   private readonly evaluationStmt;
   private readonly evaluationsStmt;
   private readonly staleStmt;
+  private readonly ownerStmt;
+  private readonly unfinishedStmt;
 
   constructor(private readonly db: Database.Database) {
     this.insertStmt = db.prepare<[RunKind, string, string, number | null, string]>(
@@ -76,6 +79,7 @@ export class RunsStore {
     this.metricsStmt = db.prepare<[number], { step: number; name: string; value: number }>(
       'SELECT step, name, value FROM run_metrics WHERE run_id = ? ORDER BY name, step',
     );
+    this.dropMetricsStmt = db.prepare<[number, number]>('DELETE FROM run_metrics WHERE run_id = ? AND step >= ?');
     this.clearPredictionsStmt = db.prepare<[number]>('DELETE FROM predictions WHERE run_id = ?');
     this.predictionStmt = db.prepare<[number, number, number, number, number, number]>(
       'INSERT OR REPLACE INTO predictions (run_id, image_id, keypoint_id, x, y, confidence) VALUES (?, ?, ?, ?, ?, ?)',
@@ -94,6 +98,10 @@ export class RunsStore {
     );
     this.staleStmt = db.prepare<[string, string]>(
       "UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE status IN ('running', 'queued')",
+    );
+    this.ownerStmt = db.prepare<[number, number]>('UPDATE runs SET owner_pid = ? WHERE id = ?');
+    this.unfinishedStmt = db.prepare<[], { id: number; ownerPid: number | null }>(
+      "SELECT id, owner_pid AS ownerPid FROM runs WHERE status IN ('running', 'queued') ORDER BY id",
     );
   }
 
@@ -151,6 +159,11 @@ export class RunsStore {
     })();
   }
 
+  /** Drops a run's metrics from `step` on (a resumed run recomputes the steps after its checkpoint). */
+  dropMetricsFrom(id: number, step: number): void {
+    this.dropMetricsStmt.run(id, step);
+  }
+
   /** Step-level curves by metric name, steps ascending. */
   metrics(id: number): Record<string, { step: number; value: number }[]> {
     const curves: Record<string, { step: number; value: number }[]> = {};
@@ -191,6 +204,16 @@ export class RunsStore {
       value: r.value,
       perKeypoint: r.per_keypoint === null ? null : (JSON.parse(r.per_keypoint) as Record<string, number>),
     }));
+  }
+
+  /** Records the process that persists the run, so a run it leaves unfinished when it dies can be found. */
+  setOwner(id: number, pid: number): void {
+    this.ownerStmt.run(pid, id);
+  }
+
+  /** Runs still queued or running, with the process that owns them (null: unknown). */
+  unfinished(): { id: number; ownerPid: number | null }[] {
+    return this.unfinishedStmt.all();
   }
 
   /**

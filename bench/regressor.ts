@@ -1,0 +1,214 @@
+/**
+ * Few-shot regressors: the `heatmap` head against a PyTorch network of the same kind
+ * (bench/pytorch/heatmap_reference.py: same architecture, augmentation, loss, optimiser and
+ * decoding) on the same procedural demo frames (640x480, object ~5% of the frame, anywhere, any
+ * orientation) for the same wall-clock training budget; then training times of the `paper` head
+ * and of ridge regression for 20 and 100 labels.
+ *
+ *   npm run bench:regressor -- [--budget 60] [--input-size 128] [--train 20] [--test 20]
+ *                              [--threads N] [--no-torch] [--skip-paper] [--paper-steps N]
+ *
+ * Both sides calibrate: a few steps measure seconds per step, and the cosine schedule is laid
+ * over the steps that fit in --budget seconds. Errors are mean pixel errors in ORIGINAL frame
+ * pixels over labeled points, next to the mean-shape baseline's. The full comparison of the
+ * issue (20 labeled frames, 10 CPU-minutes, 256 px input) is
+ *   npm run bench:regressor -- --budget 600 --input-size 256
+ * (run it with the machine otherwise idle; it takes about 25 minutes).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { evaluateLandmarks, fitMeanShape, predictMeanShape } from '../src-shared/metrics.js';
+import { createBackbone } from '../src-main/ml/backbones/index.js';
+import { writeDemoDataset } from '../src-main/ml/demo/writeDataset.js';
+import { formatEngineInfo, initEngine } from '../src-main/ml/engine.js';
+import { fitRidge } from '../src-main/ml/heads/ridge.js';
+import { predictLandmarks } from '../src-main/ml/predict.js';
+import { readDatasetFolder, type DatasetFolder } from '../src-main/ml/train/demoData.js';
+import type { LabeledItem } from '../src-main/ml/train/labeledExamples.js';
+import { trainHeatmapHead } from '../src-main/ml/train/trainHeatmapHead.js';
+import { trainPaperHead } from '../src-main/ml/train/trainPaperHead.js';
+
+const { values: args } = parseArgs({
+  options: {
+    budget: { type: 'string', default: '60' },
+    'input-size': { type: 'string', default: '128' },
+    train: { type: 'string', default: '20' },
+    test: { type: 'string', default: '20' },
+    threads: { type: 'string' },
+    'no-torch': { type: 'boolean', default: false },
+    'skip-paper': { type: 'boolean', default: false },
+    'paper-steps': { type: 'string' },
+  },
+});
+const budget = Number(args.budget);
+const inputSize = Number(args['input-size']);
+const nTrain = Number(args.train);
+const nTest = Number(args.test);
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const info = await initEngine(args.threads ? { threads: Number(args.threads) } : {});
+console.log(`engine: ${formatEngineInfo(info)}`);
+console.log(
+  `load average at start: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+
+/** Demo data generated once per (regime, count) and reused. */
+async function demo(regime: 'crop' | 'frame', count: number): Promise<DatasetFolder> {
+  const dir = path.join(os.tmpdir(), `landmark-bench-${regime}-${count}`);
+  if (!fs.existsSync(path.join(dir, 'labels.json'))) {
+    console.log(`generating ${count} demo ${regime} images in ${dir} ...`);
+    await writeDemoDataset(dir, { regime, count, seed: 2026 });
+  }
+  return { ...readDatasetFolder(dir), dir } as DatasetFolder & { dir: string };
+}
+
+const truthOf = (item: LabeledItem) => item.points;
+const framePoints = (item: LabeledItem) =>
+  item.points.map((p) => (p && p.visibility !== 'absent' ? ([p.x, p.y] as [number, number]) : null));
+
+// ---- heatmap head vs PyTorch ---------------------------------------------------------------
+const frames = (await demo('frame', nTrain + nTest)) as DatasetFolder & { dir: string };
+const train = frames.items.slice(0, nTrain);
+const test = frames.items.slice(nTrain, nTrain + nTest);
+const k = frames.names.length;
+const frame = { x: 0, y: 0, w: 640, h: 480 };
+const shape = fitMeanShape(train.map((item) => ({ points: framePoints(item), frame })));
+const baseline = evaluateLandmarks(
+  test.map((item) => ({ predicted: predictMeanShape(shape, frame), truth: truthOf(item), referenceSize: 640 })),
+  { normPair: frames.normPair },
+);
+
+const calibrationSteps = 3;
+const calibration = await trainHeatmapHead({
+  backbone: createBackbone({ arch: 'resnet18' }, { seed: 1 }),
+  items: train,
+  keypointCount: k,
+  flipPairs: frames.flipPairs,
+  config: { inputSize, steps: calibrationSteps },
+});
+const secondsPerStep = calibration.report.seconds / calibrationSteps;
+calibration.model.dispose();
+calibration.model.head.backbone.dispose();
+const steps = Math.max(calibrationSteps + 1, Math.floor(budget / secondsPerStep));
+console.log(`heatmap head: ${secondsPerStep.toFixed(2)} s/step in calibration -> ${steps} steps for ${budget} s`);
+
+const backbone = createBackbone({ arch: 'resnet18' }, { seed: 1 });
+const cpuStart = process.cpuUsage();
+const { model, report } = await trainHeatmapHead({
+  backbone,
+  items: train,
+  keypointCount: k,
+  flipPairs: frames.flipPairs,
+  config: { inputSize, steps },
+});
+const cpu = process.cpuUsage(cpuStart);
+const predicted = await predictLandmarks(model, test);
+const ours = evaluateLandmarks(
+  predicted.predictions.map((p, i) => ({
+    predicted: p.points.map((q) => [q.x, q.y] as [number, number]),
+    truth: truthOf(test[i]!),
+    referenceSize: 640,
+  })),
+  { normPair: frames.normPair },
+);
+model.dispose();
+backbone.dispose();
+
+const rows: string[][] = [
+  [
+    `tfjs (${info.backend})`,
+    String(steps),
+    report.seconds.toFixed(0),
+    ((cpu.user + cpu.system) / 1e6).toFixed(0),
+    report.imagesPerSecond.toFixed(2),
+    ours.pixelError!.toFixed(2),
+    baseline.pixelError!.toFixed(2),
+  ],
+];
+
+if (!args['no-torch']) {
+  const torch = spawnSync(
+    'python3',
+    [
+      path.join(root, 'bench/pytorch/heatmap_reference.py'),
+      '--data',
+      frames.dir,
+      '--train',
+      String(nTrain),
+      '--test',
+      String(nTest),
+      '--input-size',
+      String(inputSize),
+      '--budget',
+      String(budget),
+      '--threads',
+      String(info.threads),
+    ],
+    { encoding: 'utf8' },
+  );
+  const line = torch.stdout.trim().split('\n').pop() ?? '';
+  if (torch.status !== 0 || !line.startsWith('{')) {
+    console.log(`PyTorch reference failed (pip install --retries 0 torch pillow numpy):\n${torch.stderr.slice(-2000)}`);
+  } else {
+    const r = JSON.parse(line) as Record<string, number | string>;
+    rows.push([
+      `pytorch ${r.torch} (cpu)`,
+      String(r.steps),
+      String(r.seconds),
+      String(r.cpuSeconds),
+      String(r.imagesPerSecond),
+      String(r.pixelError),
+      String(r.baselinePixelError),
+    ]);
+  }
+}
+
+console.log(
+  `\nheatmap head, demo frames 640x480, ${nTrain} labeled / ${nTest} held out, input ${inputSize}, budget ${budget} s`,
+);
+console.log('| run | steps | train s | CPU s | images/s | pixel error | mean-shape baseline |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+
+// ---- paper head and ridge regression: training time for 20 and 100 labels -------------------
+if (!args['skip-paper']) {
+  const crops = await demo('crop', 100);
+  const net = createBackbone({ arch: 'resnet18' }, { seed: 1 });
+  console.log(
+    '\npaper head (random-init ResNet-18 hypercolumn, 96 px, default config) and ridge regression (2K = 22 inputs)',
+  );
+  console.log('| labels | paper head train s | steps | images/s | ridge fit ms |');
+  console.log('|---|---|---|---|---|');
+  for (const labels of [20, 100]) {
+    const trained = await trainPaperHead({
+      backbone: net,
+      items: crops.items.slice(0, labels),
+      keypointCount: k,
+      config: args['paper-steps'] ? { steps: Number(args['paper-steps']) } : {},
+    });
+    trained.model.dispose();
+    // Ridge from 2K discovered coordinates: random stand-ins of the right shape time the solver.
+    const x = Array.from({ length: labels }, () => Array.from({ length: 2 * k }, () => Math.random() * 96));
+    const y = Array.from({ length: labels }, () => Array.from({ length: 2 * k }, () => Math.random() * 96));
+    const t0 = performance.now();
+    fitRidge(x, y);
+    const ridgeMs = performance.now() - t0;
+    console.log(
+      `| ${labels} | ${trained.report.seconds.toFixed(1)} | ${trained.report.losses.length} | ${trained.report.imagesPerSecond.toFixed(1)} | ${ridgeMs.toFixed(2)} |`,
+    );
+  }
+  net.dispose();
+}
+console.log(
+  `load average at end: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);

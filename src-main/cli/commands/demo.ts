@@ -1,0 +1,296 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ApiClient } from '../../../src-shared/api.js';
+import type { EvaluationReport, RunRecord, TrainHead } from '../../../src-shared/domain.js';
+import type { ReportImage } from '../../jobs/report.js';
+import type { DemoLabels } from '../../ml/demo/writeDataset.js';
+import { stringOption, UsageError, type CliContext, type Command } from '../command.js';
+import { dataHome } from '../paths.js';
+import type { Session } from '../session.js';
+import { formatEvaluation } from './evaluate.js';
+import { choiceOption, integerOption, SEED_RANGE } from './run-options.js';
+
+/** What the demo does for one regime of the procedural generator (ml/demo). */
+interface DemoPlan {
+  regime: 'frame' | 'crop';
+  head: TrainHead;
+  /** Labeled training images (the few-shot budget). */
+  labels: number;
+  /** Held-out images, labeled from the generator's ground truth for scoring only. */
+  testImages: number;
+  size: number;
+  steps: number;
+  describe: string;
+}
+
+/**
+ * Full frames get the heatmap head (a small critter anywhere, any orientation); aligned crops
+ * the paper head on frozen features. Sizes and steps keep the whole demo to a few minutes on a
+ * 2-core CPU; --quick is the CI-sized version.
+ */
+const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
+  full: {
+    frame: {
+      regime: 'frame',
+      head: 'heatmap',
+      labels: 20,
+      testImages: 40,
+      size: 160,
+      steps: 300,
+      describe: '640x480 frames, a small critter anywhere at any angle',
+    },
+    crop: {
+      regime: 'crop',
+      head: 'paper',
+      labels: 20,
+      testImages: 40,
+      size: 96,
+      steps: 200,
+      describe: '112x112 aligned crops, critter centred and upright',
+    },
+  },
+  quick: {
+    frame: {
+      regime: 'frame',
+      head: 'heatmap',
+      labels: 20,
+      testImages: 12,
+      size: 128,
+      steps: 120,
+      describe: '640x480 frames, a small critter anywhere at any angle (quick run)',
+    },
+    crop: {
+      regime: 'crop',
+      head: 'paper',
+      labels: 20,
+      testImages: 12,
+      size: 96,
+      steps: 80,
+      describe: '112x112 aligned crops, critter centred and upright (quick run)',
+    },
+  },
+};
+
+const MARKER = '.landmark-studio-demo';
+const REPORT_IMAGES = 24;
+
+/** The generator's ground truth as a labels.json a user would import (names, not indices). */
+function importableLabels(labels: DemoLabels, files: ReadonlySet<string>): string {
+  const name = (i: number) => labels.names[i]!;
+  const pair = ([a, b]: [number, number]) => [name(a), name(b)];
+  return JSON.stringify({
+    meta: labels.meta,
+    names: labels.names,
+    edges: labels.skeleton.map(pair),
+    flipPairs: labels.flipPairs.map(pair),
+    normPair: pair(labels.normPair),
+    items: labels.items
+      .filter((item) => files.has(item.file))
+      .map((item) => ({
+        file: item.file,
+        points: item.points.map((p, k) =>
+          item.visibility[k] === 'occluded' ? [p[0], p[1], 'occluded'] : [p[0], p[1]],
+        ),
+      })),
+  });
+}
+
+/** Empties the output folder, refusing one that holds something other than an earlier demo. */
+async function prepareOutput(out: string): Promise<void> {
+  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(path.join(out, MARKER))) {
+    throw new UsageError(`--out ${out} is not empty and not an earlier demo: choose a new or empty folder.`, 'demo');
+  }
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  await writeFile(
+    path.join(out, MARKER),
+    'Landmark Studio demo output: deleted and rewritten by the next `landmark-studio demo`.\n',
+  );
+}
+
+async function reportImages(session: Session, trainRun: RunRecord, predictRunId: number): Promise<ReportImage[]> {
+  const info = await session.call('project.info', {});
+  const keypointIds = trainRun.config.keypointIds as number[];
+  const predictions = await session.call('predictions.list', { runId: predictRunId });
+  const byImage = new Map<number, typeof predictions>();
+  for (const p of predictions) byImage.set(p.imageId, [...(byImage.get(p.imageId) ?? []), p]);
+  const images: ReportImage[] = [];
+  for (const imageId of [...byImage.keys()].slice(0, REPORT_IMAGES)) {
+    const { image, annotations } = await session.call('images.get', { imageId });
+    const labels = new Map(annotations.map((a) => [a.keypointId, a]));
+    const preds = new Map(byImage.get(imageId)!.map((p) => [p.keypointId, p]));
+    images.push({
+      name: image.relPath,
+      path: path.join(info.imageRoot, ...image.relPath.split('/')),
+      frame: image.crop ?? { x: 0, y: 0, w: image.width, h: image.height },
+      truth: keypointIds.map((id) => labels.get(id) ?? null),
+      predicted: keypointIds.map((id) => preds.get(id) ?? { x: Number.NaN, y: Number.NaN, confidence: 0 }),
+    });
+  }
+  return images;
+}
+
+export interface DemoProjectOptions {
+  regime: DemoPlan['regime'];
+  labels: number;
+  testImages: number;
+  seed: number;
+  /** Progress of the image generation. */
+  onImage?: (done: number, total: number) => void;
+}
+
+/**
+ * A project over freshly generated demo images in `dir` (dataset/, project/), labeled through
+ * the labels.json importer and split with the held-out images as test: what a user would do.
+ * The first `labels` images are for training; the test images carry their ground truth too.
+ */
+export async function createDemoProject(
+  client: ApiClient,
+  dir: string,
+  options: DemoProjectOptions,
+): Promise<{ testFiles: string[] }> {
+  const datasetDir = path.join(dir, 'dataset');
+  const total = options.labels + options.testImages;
+  const { writeDemoDataset } = await import('../../ml/demo/writeDataset.js');
+  const labels = await writeDemoDataset(datasetDir, {
+    regime: options.regime,
+    count: total,
+    seed: options.seed,
+    onProgress: options.onImage,
+  });
+  const files = labels.items.map((item) => item.file);
+  const testFiles = files.slice(options.labels);
+  const labelsFile = path.join(dir, 'labels.json');
+  await writeFile(labelsFile, importableLabels(labels, new Set(files)));
+  await writeFile(path.join(dir, 'test-images.txt'), `${testFiles.join('\n')}\n`);
+  await client.call('project.create', {
+    projectDir: path.join(dir, 'project'),
+    imageRoot: path.join(datasetDir, 'images'),
+    name: `Demo (${options.regime})`,
+  });
+  await client.call('io.import', { format: 'labels', file: labelsFile });
+  await client.call('images.split', { testImages: testFiles, seed: options.seed });
+  return { testFiles };
+}
+
+async function runRegime(
+  ctx: CliContext,
+  session: Session,
+  plan: DemoPlan,
+  dir: string,
+  seed: number,
+): Promise<{ evaluation: EvaluationReport; report: string }> {
+  const started = performance.now();
+  ctx.print(
+    `== ${plan.regime} regime: ${plan.describe}; ${plan.labels} labeled training images, ${plan.testImages} held out`,
+  );
+  const total = plan.labels + plan.testImages;
+  await createDemoProject(session, dir, {
+    regime: plan.regime,
+    labels: plan.labels,
+    testImages: plan.testImages,
+    seed,
+    onImage: (done) => session.progress.emit({ task: `generate ${plan.regime} images`, done, total }),
+  });
+  const info = await session.call('project.info', {});
+  ctx.print(
+    `Imported ${info.counts.annotations} points on ${info.counts.labeledImages} images (${plan.labels} to train on, ${plan.testImages} held out for testing)`,
+  );
+
+  const trainRun = await session.call('runs.train', {
+    head: plan.head,
+    backbone: 'resnet18',
+    size: plan.size,
+    labels: plan.labels,
+    seed,
+    steps: plan.steps,
+  });
+  ctx.print(`Trained the ${plan.head} head (resnet18, ${plan.size} px, ${plan.steps} steps): run ${trainRun.id}`);
+  const predictRun = await session.call('runs.predict', { runId: trainRun.id, split: 'test' });
+  const evaluation = await session.call('runs.evaluate', { runId: predictRun.id, split: 'test' });
+  for (const line of formatEvaluation(evaluation)) ctx.print(line);
+  if (plan.head === 'paper') {
+    ctx.print('Note: the paper head reads frozen features; from a random-init backbone it stays near the baseline.');
+    ctx.print('It is meant for pretrained features (train --features <pretraining run>).');
+  }
+
+  const [details, schema] = await Promise.all([
+    session.call('runs.get', { runId: trainRun.id }),
+    session.call('schema.get', {}),
+  ]);
+  const index = new Map((trainRun.config.keypointIds as number[]).map((id, k) => [id, k]));
+  const report = path.join(dir, 'report.html');
+  // Loaded here: sharp is a native module that --help and usage errors should not load.
+  const { renderReport } = await import('../../jobs/report.js');
+  const html = await renderReport({
+    title: `Landmark Studio demo: ${plan.regime} regime, ${plan.head} head, ${plan.labels} labels`,
+    notes: [
+      `Procedural critters: ${plan.describe}; seed ${seed}. ${plan.labels} labeled training images, ${evaluation.images} held-out test images.`,
+      `Training run ${trainRun.id}: ${plan.head} head on resnet18 (random init), input ${plan.size} px, ${plan.steps} steps; prediction run ${predictRun.id}; evaluation run ${evaluation.evaluationRunId}.`,
+      `Project: ${path.join(dir, 'project')}`,
+    ],
+    evaluation,
+    keypoints: (trainRun.config.keypointIds as number[]).map((id) => {
+      const k = schema.keypoints.find((kp) => kp.id === id);
+      return { name: k?.name ?? `#${id}`, color: k?.color ?? '#ff00ff' };
+    }),
+    edges: schema.edges.flatMap((e) =>
+      index.has(e.a) && index.has(e.b) ? [[index.get(e.a)!, index.get(e.b)!] as [number, number]] : [],
+    ),
+    loss: details.curves.loss ?? [],
+    images: await reportImages(session, trainRun, predictRun.id),
+    totalSeconds: (performance.now() - started) / 1000,
+  });
+  await writeFile(report, html);
+  return { evaluation, report };
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'Generate a demo project, label 20 images, train, predict, evaluate and write an HTML report.',
+  positionals: [],
+  options: {
+    out: {
+      type: 'string',
+      value: '<dir>',
+      description: 'output folder (default $LANDMARK_STUDIO_HOME/demo-run); rewritten each time',
+    },
+    regime: {
+      type: 'string',
+      value: '<r>',
+      description: 'frame (default: full frames, heatmap head), crop (aligned crops, paper head) or both',
+    },
+    seed: { type: 'string', value: '<n>', description: 'seed of the generated images and the training (default 1)' },
+    quick: { type: 'boolean', description: 'fewer images, smaller input, fewer steps (a CI-sized check)' },
+  },
+  details: [
+    'Uses the same steps as a user: init, import labels.json, split --test-list, train, predict,',
+    'evaluate. Prints the held-out errors next to the mean-shape baseline and the report path.',
+  ].join('\n'),
+  async run(args, ctx) {
+    const regime = choiceOption(args, 'regime', 'demo', ['frame', 'crop', 'both'] as const) ?? 'frame';
+    const seed = integerOption(args, 'seed', 'demo', SEED_RANGE) ?? 1;
+    const plans = PLANS[args.options.quick === true ? 'quick' : 'full'];
+    const out = path.resolve(ctx.io.cwd, stringOption(args, 'out') ?? path.join(dataHome(ctx.io.env), 'demo-run'));
+    await prepareOutput(out);
+    const started = performance.now();
+    const results: { regime: string; evaluation: EvaluationReport; report: string }[] = [];
+    for (const plan of regime === 'both' ? [plans.frame, plans.crop] : [plans[regime]]) {
+      // One session per regime: each regime is its own project.
+      const result = await ctx.withSession((session) =>
+        runRegime(ctx, session, plan, path.join(out, plan.regime), seed),
+      );
+      results.push({ regime: plan.regime, ...result });
+    }
+    ctx.print(`== Demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    for (const { regime: r, evaluation: e, report } of results) {
+      const ratio =
+        e.model.pixelError !== null && e.baseline.pixelError ? e.model.pixelError / e.baseline.pixelError : null;
+      ctx.print(
+        `${r}: held-out pixel error ${e.model.pixelError?.toFixed(2) ?? '-'} vs ${e.baseline.pixelError?.toFixed(2) ?? '-'} for the mean-shape baseline${ratio === null ? '' : ` (${(100 * ratio).toFixed(0)}%)`}, PCK ${e.model.pck?.toFixed(3) ?? '-'} vs ${e.baseline.pck?.toFixed(3) ?? '-'}`,
+      );
+      ctx.print(`report: ${report}`);
+    }
+  },
+};

@@ -1,0 +1,76 @@
+import { SPLITS, type EvaluationReport, type LandmarkScores } from '../../../src-shared/domain.js';
+import type { Command } from '../command.js';
+import { choiceOption, runIdOption } from './run-options.js';
+
+const cell = (v: number | null, digits: number): string => (v === null ? '-' : v.toFixed(digits));
+
+function row(label: string, s: Pick<LandmarkScores, 'pixelError' | 'nme' | 'pck'>, width: number): string {
+  return `  ${label.padEnd(width)}  ${cell(s.pixelError, 2).padStart(11)}  ${cell(s.nme, 2).padStart(8)}  ${cell(s.pck, 3).padStart(8)}`;
+}
+
+/** The evaluation as a table: model and mean-shape baseline overall, then per keypoint. */
+export function formatEvaluation(report: EvaluationReport): string[] {
+  const names = Object.keys(report.model.perKeypoint);
+  const width = Math.max(18, ...names.map((n) => n.length + 2));
+  const norm = report.normalisation === 'pair' ? 'normalisation pair' : 'box diagonal';
+  const header = `  ${''.padEnd(width)}  ${'pixel error'.padStart(11)}  ${'NME (%)'.padStart(8)}  ${`PCK@${report.pckAlpha}`.padStart(8)}`;
+  const lines = [
+    `Evaluation of training run ${report.trainRunId} on ${report.images} ${report.split} images (${report.points} points; NME by ${norm}):`,
+    header,
+    row('model', report.model, width),
+    row('mean-shape baseline', report.baseline, width),
+    'Per keypoint (model / baseline pixel error):',
+    ...names.map(
+      (n) =>
+        `  ${n.padEnd(width)}  ${cell(report.model.perKeypoint[n]!.pixelError, 2).padStart(11)} / ${cell(report.baseline.perKeypoint[n]?.pixelError ?? null, 2)}`,
+    ),
+    `Backend: ${report.backend ?? 'unknown'}`,
+  ];
+  const t = report.timings;
+  const rate = (v: number | null) => (v === null ? '' : ` (${v.toFixed(1)} images/s)`);
+  if (t.trainSeconds !== null || t.predictSeconds !== null) {
+    lines.push(
+      `Timings: training ${cell(t.trainSeconds, 1)} s${rate(t.trainImagesPerSecond)}, prediction ${cell(t.predictSeconds, 1)} s${rate(t.predictImagesPerSecond)}`,
+    );
+  }
+  return lines;
+}
+
+export const evaluateCommand: Command = {
+  name: 'evaluate',
+  summary: 'Score a trained run on the labels of a split, against the mean-shape baseline.',
+  positionals: [{ name: 'project-dir', description: 'the project folder' }],
+  options: {
+    run: {
+      type: 'string',
+      value: '<id>',
+      description: 'a training run (predicts the split first when needed) or a prediction run',
+    },
+    split: { type: 'string', value: '<split>', description: `${SPLITS.join(', ')} (default test)` },
+    json: {
+      type: 'boolean',
+      description: 'print the evaluation as JSON (metrics per keypoint, baseline, backend, timings)',
+    },
+  },
+  details: [
+    'Metrics: mean pixel error, normalised mean error (%, by the normalisation pair, else the box',
+    'diagonal) and PCK@0.05 of the longer image side, overall and per keypoint. Ends with "run <id>"',
+    '(the evaluation run) unless --json.',
+    'Example: landmark-studio evaluate ./mice --run 3 --split test --json',
+  ].join('\n'),
+  async run(args, ctx) {
+    const runId = runIdOption(args, 'evaluate');
+    const split = choiceOption(args, 'split', 'evaluate', SPLITS) ?? 'test';
+    const report = await ctx.withSession(async (session) => {
+      await session.openProject(args.positionals[0]!);
+      return session.call('runs.evaluate', { runId, split });
+    });
+    if (args.options.json === true) {
+      ctx.print(JSON.stringify(report, null, 2));
+      return;
+    }
+    for (const line of formatEvaluation(report)) ctx.print(line);
+    for (const problem of report.problems) ctx.warn(`warning: ${problem}`);
+    ctx.print(`run ${report.evaluationRunId}`);
+  },
+};

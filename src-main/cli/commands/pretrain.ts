@@ -1,0 +1,152 @@
+import { ApiError } from '../../../src-shared/api.js';
+import { cancelRun } from '../../jobs/activeRuns.js';
+import {
+  PRETRAIN_BACKBONES,
+  PRETRAIN_DEFAULTS,
+  PRETRAIN_METHODS,
+  preparePretraining,
+  runPretraining,
+  type PretrainRequest,
+} from '../../jobs/pretrainRun.js';
+import { ProjectStore } from '../../store/projectStore.js';
+import { stringOption, UsageError, type CommandArgs, type Command } from '../command.js';
+import { choiceOption, integerOption, SEED_RANGE } from './run-options.js';
+import { warnProblems } from './train.js';
+
+/** A positive number of minutes (fractions allowed: 0.5 = 30 s). */
+function minutesOption(args: CommandArgs, name: string): number | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  const value = text.trim() === '' ? NaN : Number(text);
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new UsageError(
+      `Invalid --${name} "${text}": expected a positive number of minutes, e.g. 30 or 0.5 (a budget of zero trains nothing).`,
+      'pretrain',
+    );
+  }
+  return value;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export const pretrainCommand: Command = {
+  name: 'pretrain',
+  summary: "Pretrain a backbone without labels (MoCo v2) on the project's images or any folder; resumable.",
+  positionals: [
+    { name: 'project-dir', description: 'the project folder (the run and its checkpoint are stored there)' },
+  ],
+  options: {
+    method: { type: 'string', value: '<method>', description: `${PRETRAIN_METHODS.join(', ')} (default moco)` },
+    backbone: { type: 'string', value: '<arch>', description: `${PRETRAIN_BACKBONES.join(', ')} (default resnet18)` },
+    size: {
+      type: 'string',
+      value: '<px>',
+      description: 'side of the square views the network sees (default 96); smaller images are upscaled',
+    },
+    folder: {
+      type: 'string',
+      value: '<dir>',
+      description: "images to pretrain on, recursively (default: the project's images)",
+    },
+    epochs: {
+      type: 'string',
+      value: '<n>',
+      description: `stop after n epochs; also the cosine schedule's length (default ${PRETRAIN_DEFAULTS.epochs})`,
+    },
+    minutes: {
+      type: 'string',
+      value: '<m>',
+      description: 'stop after m minutes, whichever of the budgets comes first (default: none)',
+    },
+    batch: { type: 'string', value: '<b>', description: 'images per step (default 32)' },
+    queue: {
+      type: 'string',
+      value: '<q>',
+      description: 'negatives in the queue (default 4096, at most the image count)',
+    },
+    'checkpoint-minutes': {
+      type: 'string',
+      value: '<m>',
+      description: `minutes between checkpoints (default ${PRETRAIN_DEFAULTS.checkpointMinutes}); one is also written at the stop and on cancel`,
+    },
+    seed: {
+      type: 'string',
+      value: '<n>',
+      description: `seed of initialisation, image order and augmentation (default ${PRETRAIN_DEFAULTS.seed})`,
+    },
+    resume: {
+      type: 'string',
+      value: '<run-id>',
+      description: 'continue this pretraining run from its checkpoint (same id; --minutes gives this session a budget)',
+    },
+  },
+  details: [
+    'Ctrl-C writes a checkpoint and stops; resume later with --resume <run-id>. Unreadable images are reported and skipped.',
+    'The loss is shown against its chance level ln(queue + 1). Ends with a line "run <id>": pass it to train --features.',
+    'Example: landmark-studio pretrain ./mice --backbone resnet18 --size 96 --minutes 30',
+    '         landmark-studio pretrain ./mice --resume 3 --minutes 30',
+  ].join('\n'),
+  async run(args, ctx) {
+    const request: PretrainRequest = {
+      method: choiceOption(args, 'method', 'pretrain', PRETRAIN_METHODS) ?? 'moco',
+      backbone: choiceOption(args, 'backbone', 'pretrain', PRETRAIN_BACKBONES),
+      size: integerOption(args, 'size', 'pretrain', { min: 16, max: 1024 }),
+      folder: stringOption(args, 'folder'),
+      epochs: integerOption(args, 'epochs', 'pretrain', { min: 1, max: 1_000_000 }),
+      minutes: minutesOption(args, 'minutes'),
+      batch: integerOption(args, 'batch', 'pretrain', { min: 2, max: 65_536 }),
+      queue: integerOption(args, 'queue', 'pretrain', { min: 2, max: 1_000_000 }),
+      checkpointMinutes: minutesOption(args, 'checkpoint-minutes'),
+      seed: integerOption(args, 'seed', 'pretrain', SEED_RANGE),
+      resume: integerOption(args, 'resume', 'pretrain', { min: 1, max: Number.MAX_SAFE_INTEGER }),
+    };
+    const { run, outcome } = await ctx.withSession(async (session) => {
+      await session.openProject(args.positionals[0]!);
+      // The run is driven from here (not a services call) so Ctrl-C can checkpoint it.
+      const store = ProjectStore.open(session.services.currentProjectDir()!);
+      try {
+        const prepared = await preparePretraining(store, request);
+        for (const m of prepared.messages) ctx.warn(`note: ${m}`);
+        let runId: number | null = null;
+        const interrupt = (): void => {
+          if (runId !== null) cancelRun(store, runId);
+        };
+        process.once('SIGINT', interrupt);
+        try {
+          const result = await runPretraining(store, prepared, {
+            onRun: (id) => (runId = id),
+            onProgress: (event) => session.progress.emit(event),
+          });
+          return { run: store.runs.require(result.runId), outcome: result.outcome };
+        } finally {
+          process.removeListener('SIGINT', interrupt);
+        }
+      } finally {
+        store.close();
+      }
+    });
+    const c = run.config;
+    if (outcome.status === 'failed')
+      throw new ApiError(
+        'internal',
+        `Pretraining run ${run.id} failed: ${outcome.error}\nIts last checkpoint is kept: resume with --resume ${run.id}.\nrun ${run.id}`,
+      );
+    const m = run.metrics ?? {};
+    if (outcome.status === 'cancelled') {
+      ctx.print(
+        `Pretraining run ${run.id} stopped by the user; checkpoint ${run.checkpointPath ?? 'none'}: continue with --resume ${run.id}`,
+      );
+    } else {
+      ctx.print(
+        `Pretrained ${run.method} (${String(c.backbone)}, ${String(c.inputSize)} px, batch ${String(c.batchSize)}, queue ${String(c.queueSize)}) on ${String(c.imageCount)} images: step ${String(m.steps)} (epoch ${(num(m.epochs) ?? 0).toFixed(2)} of ${String(c.epochs)}), stopped by the ${m.stoppedBy === 'minutes' ? 'time' : 'epoch'} budget after ${(num(m.seconds) ?? 0).toFixed(1)} s`,
+      );
+      ctx.print(
+        `  final loss ${num(m.finalLoss)?.toFixed(3) ?? '-'} (chance ln(queue+1) = ${(num(m.chanceLoss) ?? 0).toFixed(3)}), ${(num(m.imagesPerSecond) ?? 0).toFixed(1)} images/s`,
+      );
+      ctx.print(`  checkpoint: models/${run.checkpointPath ?? '-'}`);
+    }
+    ctx.print(`  backend: ${run.backend ?? 'unknown'}`);
+    warnProblems(ctx, run);
+    ctx.print(`run ${run.id}`);
+  },
+};

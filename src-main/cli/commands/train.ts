@@ -1,0 +1,101 @@
+import { FINE_TUNE_CHOICES, TRAIN_BACKBONES, TRAIN_HEADS, type RunRecord } from '../../../src-shared/domain.js';
+import { stringOption, UsageError, type CliContext, type Command } from '../command.js';
+import { choiceOption, integerOption, SEED_RANGE } from './run-options.js';
+
+function parseFeatures(text: string | undefined): 'random' | number {
+  if (text === undefined || text === 'random') return 'random';
+  const id = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(Number.isSafeInteger(id) && id >= 1)) {
+    throw new UsageError(`Invalid --features "${text}": expected 'random' or the id of a pretraining run.`, 'train');
+  }
+  return id;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** Problems a run recorded (left-out images and points), as warnings. */
+export function warnProblems(ctx: CliContext, run: RunRecord): void {
+  const problems = Array.isArray(run.metrics?.problems) ? (run.metrics.problems as string[]) : [];
+  if (problems.length === 0) return;
+  ctx.warn(`warning: ${problems.length} problem(s) in run ${run.id}:`);
+  for (const p of problems.slice(0, 10)) ctx.warn(`  ${p}`);
+  if (problems.length > 10) ctx.warn(`  ... and ${problems.length - 10} more`);
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'Train a few-shot landmark head on labeled images of the train split.',
+  positionals: [{ name: 'project-dir', description: 'the project folder' }],
+  options: {
+    head: {
+      type: 'string',
+      value: '<head>',
+      description: 'heatmap (full frames, default) or paper (aligned crops, frozen features)',
+    },
+    backbone: { type: 'string', value: '<arch>', description: `${TRAIN_BACKBONES.join(', ')} (default resnet18)` },
+    features: {
+      type: 'string',
+      value: '<src>',
+      description: "'random' (default) or the id of a pretraining run to start from",
+    },
+    size: {
+      type: 'string',
+      value: '<px>',
+      description: 'longer side of the network input, aspect kept (default: 256 heatmap, 96 paper)',
+    },
+    finetune: {
+      type: 'string',
+      value: '<mode>',
+      description: 'backbone stages trained: none, last, all (default: all heatmap, none paper)',
+    },
+    labels: { type: 'string', value: '<n>', description: 'labeled images drawn from the train split (default: all)' },
+    seed: {
+      type: 'string',
+      value: '<n>',
+      description: 'seed of the label draw, initialisation and augmentation (default 1)',
+    },
+    steps: {
+      type: 'string',
+      value: '<k>',
+      description: "optimisation steps (default: the head's, 600 heatmap, 200 paper)",
+    },
+  },
+  details: [
+    'Images in no split count as train. Ends with a line "run <id>": pass it to predict and evaluate.',
+    'Example: landmark-studio train ./mice --head heatmap --size 192 --labels 20 --seed 1',
+  ].join('\n'),
+  async run(args, ctx) {
+    const head = choiceOption(args, 'head', 'train', TRAIN_HEADS) ?? 'heatmap';
+    const backbone = choiceOption(args, 'backbone', 'train', TRAIN_BACKBONES) ?? 'resnet18';
+    const fineTune = choiceOption(args, 'finetune', 'train', FINE_TUNE_CHOICES);
+    const features = parseFeatures(stringOption(args, 'features'));
+    const size = integerOption(args, 'size', 'train', { min: 32, max: 2048 });
+    const labels = integerOption(args, 'labels', 'train', { min: 1, max: 1_000_000 });
+    const seed = integerOption(args, 'seed', 'train', SEED_RANGE) ?? 1;
+    const steps = integerOption(args, 'steps', 'train', { min: 1, max: 1_000_000 });
+    const run = await ctx.withSession(async (session) => {
+      await session.openProject(args.positionals[0]!);
+      return session.call('runs.train', {
+        head,
+        backbone,
+        features,
+        seed,
+        ...(size === undefined ? {} : { size }),
+        ...(fineTune === undefined ? {} : { fineTune }),
+        ...(labels === undefined ? {} : { labels }),
+        ...(steps === undefined ? {} : { steps }),
+      });
+    });
+    const c = run.config;
+    const m = run.metrics ?? {};
+    ctx.print(
+      `Trained the ${run.method} head on ${String(m.examples ?? c.labels)} labeled images (${String(c.backbone)}, ${String(c.inputSize)} px, fine-tune ${String(c.fineTune)}, ${String(c.steps)} steps) in ${(num(m.seconds) ?? 0).toFixed(1)} s`,
+    );
+    ctx.print(
+      `  final loss ${num(m.finalLoss)?.toPrecision(3) ?? '-'}, ${(num(m.imagesPerSecond) ?? 0).toFixed(1)} images/s`,
+    );
+    ctx.print(`  backend: ${run.backend ?? 'unknown'}`);
+    warnProblems(ctx, run);
+    ctx.print(`run ${run.id}`);
+  },
+};

@@ -1,0 +1,148 @@
+// The run commands (split, train, predict, evaluate, runs, demo) through the real
+// `landmark-studio` binary on a small generated demo project: output, `run <id>` lines, JSON,
+// exit codes and messages for bad usage and bad ids. Accuracy is tested in jobs/runs.test.ts.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvaluationReport } from '../../src-shared/domain.js';
+import { createDemoProject } from './commands/demo.js';
+import { main } from './main.js';
+import { openSession } from './session.js';
+
+const BIN = resolve(import.meta.dirname, '../../bin/landmark-studio.mjs');
+let root: string;
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: root, env: { ...process.env, LANDMARK_STUDIO_HOME: join(root, 'home') } },
+      (error, stdout, stderr) => done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** The same entry point in this process: for usage errors, which start no services. */
+async function inProcess(...args: string[]): Promise<{ code: number; stderr: string }> {
+  const stderr = new PassThrough();
+  let text = '';
+  stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const code = await main(args, { stdout: new PassThrough(), stderr, env: {}, cwd: root });
+  return { code, stderr: text };
+}
+
+const lastLine = (text: string): string => text.trim().split('\n').at(-1)!;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'ls-run-cli-'));
+  const session = openSession(root);
+  try {
+    await createDemoProject(session, join(root, 'demo'), { regime: 'frame', labels: 6, testImages: 4, seed: 9 });
+  } finally {
+    await session.close();
+  }
+}, 300_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('run commands', { timeout: 300_000 }, () => {
+  it('split assigns test images from a list or at random', async () => {
+    const random = await cli('split', 'demo/project', '--test-fraction', '0.5', '--val-fraction', '0.2', '--seed', '3');
+    expect(random.stdout).toContain('Split 10 images: 4 train, 1 val, 5 test');
+    const listed = await cli('split', 'demo/project', '--test-list', 'demo/test-images.txt');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('Split 10 images: 6 train, 0 val, 4 test');
+  });
+
+  it('train, predict and evaluate end with the run id; evaluate --json has the metrics', async () => {
+    const train = await cli(
+      'train',
+      'demo/project',
+      '--backbone',
+      'smallnet',
+      '--size',
+      '64',
+      '--steps',
+      '3',
+      '--labels',
+      '4',
+    );
+    expect(train.stderr).not.toMatch(/^error/m);
+    expect(train.code).toBe(0);
+    expect(train.stdout).toMatch(
+      /Trained the heatmap head on 4 labeled images \(smallnet, 64 px, fine-tune all, 3 steps\)/,
+    );
+    expect(train.stdout).toMatch(/backend: backend=/);
+    expect(lastLine(train.stdout)).toBe('run 1');
+    expect(train.stderr).toMatch(/^train run 1 3\/3 \(100%\)/m);
+
+    const predict = await cli('predict', 'demo/project', '--run', '1');
+    expect(predict.stdout).toContain('Predicted 4 of 4 test images with training run 1');
+    expect(lastLine(predict.stdout)).toBe('run 2');
+
+    const json = await cli('evaluate', 'demo/project', '--run', '1', '--split', 'test', '--json');
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as EvaluationReport;
+    expect(report).toMatchObject({ trainRunId: 1, predictRunId: 2, evaluationRunId: 3, images: 4, points: 44 });
+    expect(report.model.pixelError).toBeGreaterThan(0);
+    expect(report.baseline.pixelError).toBeGreaterThan(0);
+    expect(Object.keys(report.model.perKeypoint)).toContain('nose');
+    expect(report.backend).toMatch(/^backend=/);
+
+    const text = await cli('evaluate', 'demo/project', '--run', '2');
+    expect(text.stdout).toMatch(/mean-shape baseline\s+[\d.]+/);
+    expect(lastLine(text.stdout)).toBe('run 4');
+
+    const runs = await cli('runs', 'demo/project');
+    expect(
+      runs.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).slice(0, 4).join(' ')),
+    ).toEqual(['run 1 train heatmap', 'run 2 predict heatmap', 'run 3 evaluate heatmap', 'run 4 evaluate heatmap']);
+  });
+
+  it('exits 1 naming unknown runs and bad test lists', async () => {
+    const unknown = await cli('predict', 'demo/project', '--run', '99');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^error: No run 99 in this project/m);
+    const notTrain = await cli('evaluate', 'demo/project', '--run', '3');
+    expect(notTrain.stderr).toMatch(/Run 3 is an evaluation run: evaluate a training run or a prediction run/);
+    writeFileSync(join(root, 'names.txt'), 'nothere.png\n000001.png\n');
+    const badList = await cli('split', 'demo/project', '--test-list', 'names.txt');
+    expect(badList.code).toBe(1);
+    expect(badList.stderr).toMatch(/1 name\(s\) match no usable image \(nothere\.png\)\. Nothing was changed/);
+    const missing = await cli('split', 'demo/project', '--test-list', 'nope.txt');
+    expect(missing.stderr).toMatch(/Cannot read the test list .*nope\.txt: no such file/);
+  });
+
+  it('exits 2 on bad usage, naming the flag', async () => {
+    const cases: [string[], RegExp][] = [
+      [['split', 'p'], /either --test-fraction <f> or --test-list <file>/],
+      [['split', 'p', '--test-fraction', '1.5'], /Invalid --test-fraction "1.5": expected a fraction from 0 to 1/],
+      [['train', 'p', '--head', 'linear'], /Invalid --head "linear": expected one of paper, heatmap/],
+      [['train', 'p', '--features', 'imagenet'], /Invalid --features "imagenet"/],
+      [['train', 'p', '--labels', '0'], /Invalid --labels "0"/],
+      [['predict', 'p'], /Missing --run <id>/],
+      [['evaluate', 'p', '--run', '1', '--split', 'holdout'], /Invalid --split "holdout"/],
+      [['demo', '--regime', 'video'], /Invalid --regime "video"/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await inProcess(...args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('demo refuses to overwrite a folder that is not an earlier demo', async () => {
+    mkdirSync(join(root, 'mine'));
+    writeFileSync(join(root, 'mine', 'thesis.tex'), 'precious');
+    const run = await inProcess('demo', '--out', 'mine');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--out .*mine is not empty and not an earlier demo/);
+  });
+});

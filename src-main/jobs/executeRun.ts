@@ -1,0 +1,98 @@
+// Runs one job for a run record: forks the worker, marks the run running with the worker's
+// backend line, persists the loss curve as it comes, forwards progress as ProgressEvents, and
+// records the outcome (done / failed with the error / cancelled). The project is touched only
+// here, in the parent: a worker that crashes or is killed loses nothing but its own run.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ProgressEvent, RunKind } from '../../src-shared/domain.js';
+import type { ProjectStore } from '../store/projectStore.js';
+import { claimRun } from './activeRuns.js';
+import type { JobProgress } from './protocol.js';
+import { JobCancelledError, runJob, type WorkerEntry } from './runner.js';
+
+/** The production worker (workerMain.ts through tsx, or a bundled workerMain.js next to this file). */
+export function workerEntry(): WorkerEntry {
+  const bundled = path.join(import.meta.dirname, 'workerMain.js');
+  return { script: existsSync(bundled) ? bundled : path.join(import.meta.dirname, 'workerMain.ts') };
+}
+
+export interface ExecuteOptions {
+  onProgress?: (event: ProgressEvent) => void;
+  /** Test seam: another worker script. */
+  entry?: WorkerEntry;
+}
+
+export type RunOutcome<T> =
+  { status: 'done'; result: T; backend: string } | { status: 'failed'; error: string } | { status: 'cancelled' };
+
+/** Creates a run owned by this process, registered for cancel before anything else can see it. */
+export function createRun(
+  store: ProjectStore,
+  run: { kind: RunKind; method: string; config: Record<string, unknown>; parentRunId?: number | null },
+): number {
+  return store.transaction(() => {
+    const created = store.runs.create(run);
+    store.runs.setOwner(created.id, process.pid);
+    return created.id;
+  });
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** "loss 0.0123, 41.2 img/s, ETA 1:05" from what the job reported. */
+export function describeProgress(p: JobProgress): string | undefined {
+  const parts = [
+    p.message,
+    p.loss === undefined ? undefined : `loss ${p.loss.toPrecision(3)}`,
+    p.imagesPerSec === undefined ? undefined : `${p.imagesPerSec.toFixed(1)} img/s`,
+    p.etaSec === undefined || p.step >= p.totalSteps ? undefined : `ETA ${formatDuration(p.etaSec)}`,
+  ].filter((x): x is string => x !== undefined);
+  return parts.length ? parts.join(', ') : undefined;
+}
+
+/**
+ * Executes job `kind` for run `runId` (created by createRun) and records how it ended.
+ * `onDone` persists the result (in the same transaction as the run's 'done' status) and returns
+ * the run's summary metrics. Never throws for a failed job: the outcome says what happened.
+ */
+export async function executeRun<T>(
+  store: ProjectStore,
+  runId: number,
+  kind: string,
+  payload: unknown,
+  onDone: (result: T, backend: string) => Record<string, unknown>,
+  options: ExecuteOptions = {},
+): Promise<RunOutcome<T>> {
+  const claim = claimRun(store, runId);
+  const task = `${kind} run ${runId}`;
+  try {
+    const outcome = await runJob(options.entry ?? workerEntry(), kind, payload, {
+      signal: claim.signal,
+      // TensorFlow's start-up banners: quiet unless the user asks for them (read at process start).
+      env: { TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
+      onReady: (backend) => store.runs.markRunning(runId, backend),
+      onProgress: (p) =>
+        options.onProgress?.({ task, done: p.step, total: p.totalSteps, message: describeProgress(p) }),
+      onMetric: (step, values) => store.runs.addMetrics(runId, step, values),
+      onCheckpoint: (relPath) => store.runs.setCheckpoint(runId, relPath),
+    });
+    const result = outcome.result as T;
+    store.transaction(() => store.runs.finish(runId, 'done', { metrics: onDone(result, outcome.backend) }));
+    return { status: 'done', result, backend: outcome.backend };
+  } catch (err) {
+    if (err instanceof JobCancelledError) {
+      store.runs.finish(runId, 'cancelled', { error: 'cancelled by the user' });
+      return { status: 'cancelled' };
+    }
+    const error = err instanceof Error ? err.message : String(err);
+    store.runs.finish(runId, 'failed', { error });
+    return { status: 'failed', error };
+  } finally {
+    claim.release();
+  }
+}

@@ -1,0 +1,67 @@
+// What the parent hands each job kind and what the kind hands back: plain data over IPC. The
+// parent (runs/*) builds payloads from the store; the worker (kinds/*) runs the ML on them.
+import type { CropBox, FineTuneChoice, TrainBackbone, TrainHead, Visibility } from '../../src-shared/domain.js';
+
+/** An image file (or a crop of it) a job reads; `id` is the store's image id. */
+export interface JobImage {
+  id: number;
+  /** Absolute path of the file. */
+  path: string;
+  crop: CropBox | null;
+}
+
+export interface JobLabeledImage extends JobImage {
+  /** One entry per keypoint of the run (its keypointIds order), original image pixels; null = unlabeled. */
+  points: ({ x: number; y: number; visibility: Visibility } | null)[];
+}
+
+/** Backbone weights from a pretraining run's checkpoint folder (absolute path). */
+export type FeatureSource = { kind: 'random' } | { kind: 'pretrained'; runId: number; checkpointDir: string };
+
+/** What defines a trained model; stored in its weights file so prediction can rebuild it. */
+export interface TrainedModelSpec {
+  head: TrainHead;
+  backbone: TrainBackbone;
+  /** Longer side of the letterboxed network input, pixels. */
+  inputSize: number;
+  fineTune: FineTuneChoice;
+  keypointCount: number;
+  seed: number;
+  steps: number;
+}
+
+export interface TrainPayload {
+  spec: TrainedModelSpec;
+  features: FeatureSource;
+  items: JobLabeledImage[];
+  /** Left/right partner index pairs (indices into the run's keypoints). */
+  flipPairs: [number, number][];
+  /** Absolute folder the trained model is written to. */
+  modelDir: string;
+  cacheDir: string | null;
+}
+
+export interface TrainResult {
+  /** Labeled images the head trained on after leaving out unusable ones. */
+  examples: number;
+  problems: string[];
+  /** Keypoint indices without any visible label. */
+  unlabeledKeypoints: number[];
+  seconds: number;
+  imagesPerSecond: number;
+  finalLoss: number | null;
+}
+
+export interface PredictPayload {
+  modelDir: string;
+  images: JobImage[];
+  cacheDir: string | null;
+}
+
+export interface PredictResult {
+  /** Per image, one point per keypoint of the training run, original image pixels. */
+  predictions: { id: number; points: { x: number; y: number; confidence: number }[] }[];
+  problems: string[];
+  seconds: number;
+  imagesPerSecond: number;
+}

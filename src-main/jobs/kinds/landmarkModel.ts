@@ -1,0 +1,158 @@
+// A trained few-shot landmark model as files: building its backbone (random or from a
+// pretraining run's checkpoint), and saving / loading the whole model (backbone + head) in one
+// weights folder (ml/weights.ts: atomic, checksummed) whose metadata says how to rebuild it.
+import type { ResizeMode } from '../../../src-shared/geometry.js';
+import { createBackbone, type Backbone, type BackboneConfig } from '../../ml/backbones/index.js';
+import { HeatmapHead, type HeatmapHeadSpec } from '../../ml/heads/heatmapHead.js';
+import { PaperHead, type PaperHeadSpec } from '../../ml/heads/paperHead.js';
+import { PAPER_HYPERCOLUMN } from '../../ml/hypercolumn.js';
+import type { LandmarkPredictor } from '../../ml/predict.js';
+import { HeatmapLandmarkModel } from '../../ml/train/trainHeatmapHead.js';
+import { PaperLandmarkModel } from '../../ml/train/trainPaperHead.js';
+import { loadWeightsInto, readWeights, saveWeights, WeightsError } from '../../ml/weights.js';
+import type { Variable } from '@tensorflow/tfjs';
+import type { FeatureSource, TrainedModelSpec } from '../jobTypes.js';
+
+const MODEL_FORMAT = 'landmark-model/1';
+
+/**
+ * Which backbone stages each head reads, per architecture. ResNets: the heatmap head stops at
+ * conv3_x (stride 8, HEATMAP_HEAD_DEFAULTS), the paper head stacks conv2_x..conv5_x (paper 000
+ * Sec. 4.1). SmallNet (paper 004) has stride-2 stages conv1..conv6, conv6 being its K-landmark
+ * output: the heads use the feature stages below it.
+ */
+export const FEATURE_STAGES: Record<
+  TrainedModelSpec['backbone'],
+  { heatmap: string; heatmapStride: 2 | 4; paper: readonly string[] }
+> = {
+  resnet18: { heatmap: 'conv3_x', heatmapStride: 4, paper: PAPER_HYPERCOLUMN.stages },
+  resnet50: { heatmap: 'conv3_x', heatmapStride: 4, paper: PAPER_HYPERCOLUMN.stages },
+  smallnet: { heatmap: 'conv5', heatmapStride: 2, paper: ['conv2', 'conv3', 'conv4', 'conv5'] },
+};
+
+/** Letterbox keeps the aspect ratio: `--size` is the longer side for both heads. */
+export const MODEL_RESIZE_MODE: ResizeMode = 'letterbox';
+
+interface ModelMetadata {
+  format: typeof MODEL_FORMAT;
+  spec: TrainedModelSpec;
+  backbone: BackboneConfig;
+  heatmapHead?: HeatmapHeadSpec;
+  paperHead?: PaperHeadSpec;
+}
+
+function defaultBackboneConfig(spec: TrainedModelSpec): BackboneConfig {
+  // SmallNet's last stage has one channel per landmark; the heads do not read it.
+  return spec.backbone === 'smallnet' ? { arch: 'smallnet', outChannels: spec.keypointCount } : { arch: spec.backbone };
+}
+
+/** Prefixes under which a pretraining checkpoint may hold a backbone (MoCo's is its query encoder's, `query.backbone.`). */
+const BACKBONE_PREFIXES = ['query.backbone.', 'backbone.', 'query.', ''];
+
+/** The network the head is trained on: random init (seeded), or a pretraining run's backbone. */
+export function buildBackbone(spec: TrainedModelSpec, features: FeatureSource): Backbone {
+  if (features.kind === 'random') return createBackbone(defaultBackboneConfig(spec), { seed: spec.seed });
+  const dir = features.checkpointDir;
+  const { tensors, metadata } = readWeights(dir);
+  const names = new Set(tensors.keys());
+  for (const t of tensors.values()) t.dispose();
+  const saved = (metadata.config as { backbone?: BackboneConfig } | undefined)?.backbone;
+  if (saved && saved.arch !== spec.backbone) {
+    throw new WeightsError(
+      `pretraining run ${features.runId} trained a ${saved.arch} backbone: train with --backbone ${saved.arch}`,
+    );
+  }
+  const backbone = createBackbone(saved ?? defaultBackboneConfig(spec), { seed: spec.seed });
+  try {
+    const prefix = BACKBONE_PREFIXES.find((p) => [...backbone.weights.keys()].every((n) => names.has(p + n)));
+    if (prefix === undefined) {
+      throw new WeightsError(
+        `the checkpoint of pretraining run ${features.runId} (${dir}) holds no ${spec.backbone} backbone weights`,
+      );
+    }
+    loadWeightsInto(dir, prefixed(backbone.weights, prefix), { allowExtra: true });
+    return backbone;
+  } catch (err) {
+    backbone.dispose();
+    throw err;
+  }
+}
+
+function prefixed(weights: ReadonlyMap<string, Variable>, prefix: string): Map<string, Variable> {
+  return new Map([...weights].map(([n, v]) => [prefix + n, v] as const));
+}
+
+export type TrainedModel = (HeatmapLandmarkModel | PaperLandmarkModel) & LandmarkPredictor;
+
+/** Writes backbone and head to `dir` (replacing a model there). */
+export async function saveLandmarkModel(dir: string, spec: TrainedModelSpec, model: TrainedModel): Promise<void> {
+  if (model instanceof HeatmapLandmarkModel) {
+    // The head's weights include its backbone's, prefixed `backbone.`.
+    const metadata: ModelMetadata = {
+      format: MODEL_FORMAT,
+      spec,
+      backbone: model.head.backbone.config,
+      heatmapHead: model.head.spec,
+    };
+    await saveWeights(dir, model.head.weights, { ...metadata });
+  } else {
+    const weights = new Map([
+      ...prefixed(model.backbone.weights, 'backbone.'),
+      ...prefixed(model.head.weights, 'head.'),
+    ]);
+    const metadata: ModelMetadata = {
+      format: MODEL_FORMAT,
+      spec,
+      backbone: model.backbone.config,
+      paperHead: model.head.spec,
+    };
+    await saveWeights(dir, weights, { ...metadata });
+  }
+}
+
+export interface LoadedModel {
+  spec: TrainedModelSpec;
+  predictor: LandmarkPredictor;
+  dispose(): void;
+}
+
+/** Rebuilds a model saved by saveLandmarkModel; a damaged or foreign folder is a WeightsError. */
+export function loadLandmarkModel(dir: string): LoadedModel {
+  const { tensors, metadata } = readWeights(dir);
+  for (const t of tensors.values()) t.dispose();
+  const meta = metadata as Partial<ModelMetadata>;
+  if (meta.format !== MODEL_FORMAT || !meta.spec || !meta.backbone) {
+    throw new WeightsError(
+      `${dir} is not a trained landmark model (format "${String(meta.format ?? 'none')}", expected "${MODEL_FORMAT}")`,
+    );
+  }
+  const backbone = createBackbone(meta.backbone, { seed: meta.spec.seed });
+  try {
+    if (meta.heatmapHead) {
+      const head = new HeatmapHead(backbone, meta.heatmapHead, meta.spec.seed);
+      const model = new HeatmapLandmarkModel(head, meta.spec.inputSize);
+      try {
+        loadWeightsInto(dir, head.weights);
+      } catch (err) {
+        head.dispose();
+        throw err;
+      }
+      return { spec: meta.spec, predictor: model, dispose: () => (head.dispose(), backbone.dispose()) };
+    }
+    if (meta.paperHead) {
+      const head = new PaperHead(meta.paperHead, meta.spec.seed);
+      try {
+        loadWeightsInto(dir, new Map([...prefixed(backbone.weights, 'backbone.'), ...prefixed(head.weights, 'head.')]));
+      } catch (err) {
+        head.dispose();
+        throw err;
+      }
+      const model = new PaperLandmarkModel(backbone, head, MODEL_RESIZE_MODE);
+      return { spec: meta.spec, predictor: model, dispose: () => (head.dispose(), backbone.dispose()) };
+    }
+    throw new WeightsError(`${dir} names no head in its metadata`);
+  } catch (err) {
+    backbone.dispose();
+    throw err;
+  }
+}

@@ -1,0 +1,194 @@
+// The 'pretrain' job (in the worker): MoCo v2 on a folder of images within an epoch and a
+// wall-clock budget, checkpointing every few minutes, at the stop and on cancel, so a run killed
+// at any moment resumes from its last checkpoint with the same step count and loss curve.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { mixSeed } from '../../../src-shared/random.js';
+import { BatchLoader, type LoaderItem } from '../../ml/image/batchLoader.js';
+import { chanceLevelLoss } from '../../ml/pretrain/infoNce.js';
+import {
+  createMocoState,
+  disposeMocoState,
+  mocoStep,
+  mocoStepsPerEpoch,
+  type MocoState,
+} from '../../ml/pretrain/moco.js';
+import { loadMocoState, saveMocoState } from '../../ml/pretrain/mocoCheckpoint.js';
+import type { PretrainPayload, PretrainResult } from '../pretrainTypes.js';
+import type { JobContext } from '../protocol.js';
+
+/** How a checkpoint is written; tests inject a failing one (a full disk). */
+export type SaveState = (state: MocoState, dir: string) => Promise<void>;
+
+export class PretrainCancelledError extends Error {
+  constructor(step: number) {
+    super(`cancelled at step ${step} (checkpoint written)`);
+    this.name = 'PretrainCancelledError';
+  }
+}
+
+export async function pretrainJob(payload: unknown, ctx: JobContext): Promise<PretrainResult> {
+  return runPretrainJob(payload as PretrainPayload, ctx);
+}
+
+function openState(p: PretrainPayload): MocoState {
+  if (p.resume) return loadMocoState(p.checkpointDir, { backbone: p.config.backbone });
+  // Steps per epoch read only the image count and batch size: ask before the state exists.
+  const perEpoch = mocoStepsPerEpoch({ imageCount: p.images.length, config: p.config } as MocoState);
+  return createMocoState({
+    config: p.config,
+    imageCount: p.images.length,
+    seed: p.seed,
+    totalSteps: p.epochs * perEpoch,
+  });
+}
+
+export async function runPretrainJob(
+  p: PretrainPayload,
+  ctx: JobContext,
+  save: SaveState = saveMocoState,
+): Promise<PretrainResult> {
+  writeFileSync(p.workerPidFile, String(process.pid));
+  ctx.progress({ step: 0, totalSteps: 1, message: p.resume ? 'loading the checkpoint' : 'building the encoders' });
+  const state = openState(p);
+  try {
+    if (state.imageCount !== p.images.length) {
+      throw new Error(
+        `the run was started on ${state.imageCount} images but ${p.images.length} are usable now: resume needs the same images (start a new run for the changed folder)`,
+      );
+    }
+    if (!p.resume) writeFileSync(p.curveLog, '');
+    return await train(p, state, ctx, save);
+  } finally {
+    disposeMocoState(state);
+  }
+}
+
+async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save: SaveState): Promise<PretrainResult> {
+  const { config } = state;
+  const stepsPerEpoch = mocoStepsPerEpoch(state);
+  const targetStep = state.totalSteps;
+  const startStep = state.step;
+  const started = Date.now();
+  const deadline = p.minutes === null ? Infinity : started + p.minutes * 60_000;
+  const problems: string[] = [];
+  const broken = new Set<string>();
+  let lastSaved = startStep > 0 ? startStep : null;
+  let lastCheckpointAt = started;
+  let stepsDone = 0;
+  let finalLoss: number | null = null;
+
+  const checkpoint = async (): Promise<void> => {
+    try {
+      await save(state, p.checkpointDir);
+    } catch (err) {
+      const kept =
+        lastSaved === null ? 'no earlier checkpoint exists' : `the previous checkpoint (step ${lastSaved}) is intact`;
+      throw new Error(
+        `could not write the checkpoint at step ${state.step} to ${p.checkpointDir} (${(err as Error).message}); ${kept}. Free disk space or fix the folder's permissions, then resume the run.`,
+      );
+    }
+    lastSaved = state.step;
+    lastCheckpointAt = Date.now();
+    ctx.checkpoint(p.checkpointRel, state.step);
+  };
+
+  const items: LoaderItem[] = p.images.map((img) => ({ path: img.path, crop: img.crop }));
+  const loaderOptions = {
+    size: config.inputSize,
+    // Random resized crops vary the aspect anyway; stretching keeps every pixel of the image.
+    mode: 'stretch' as const,
+    batchSize: config.batchSize,
+    dropLast: true,
+    cacheDir: p.cacheDir,
+    onBrokenImage: (file: string, error: Error) => {
+      if (broken.has(file)) return;
+      broken.add(file);
+      problems.push(`${file}: left out (${error.message})`);
+    },
+  };
+  // The epoch's batch order depends only on (seed, epoch): a resume at batch b of epoch e sees
+  // the same remaining batches the interrupted run would have.
+  const order = new BatchLoader(items, { ...loaderOptions, shuffle: true, seed: mixSeed(state.seed, 4) });
+  // Batches consumed (stepped, or skipped as short of broken images); equals the step count without broken images.
+  let position = startStep;
+  let stoppedBy: PretrainResult['stoppedBy'] = 'epochs';
+
+  const stopNow = async (): Promise<boolean> => {
+    if (ctx.signal.aborted) {
+      await checkpoint();
+      throw new PretrainCancelledError(state.step);
+    }
+    if (state.step >= targetStep) return true;
+    if (Date.now() >= deadline) {
+      stoppedBy = 'minutes';
+      return true;
+    }
+    if (state.step !== (lastSaved ?? startStep) && Date.now() - lastCheckpointAt >= p.checkpointMinutes * 60_000)
+      await checkpoint();
+    return false;
+  };
+
+  run: while (!(await stopNow())) {
+    const epoch = Math.floor(position / stepsPerEpoch);
+    const remaining = order
+      .batchOrder(epoch)
+      .slice(position % stepsPerEpoch)
+      .flat();
+    const stepBefore = state.step;
+    const loader = new BatchLoader(
+      remaining.map((i) => items[i]!),
+      { ...loaderOptions, shuffle: false },
+    );
+    for await (const batch of loader.epoch(0)) {
+      position++;
+      let result;
+      try {
+        if (batch.images.shape[0] < config.batchSize) continue; // a broken image made it short
+        result = await mocoStep(state, batch.images);
+      } finally {
+        batch.images.dispose();
+      }
+      stepsDone++;
+      finalLoss = result.loss;
+      const values = {
+        loss: result.loss,
+        positiveSimilarity: result.positiveSimilarity,
+        learningRate: result.learningRate,
+      };
+      appendFileSync(p.curveLog, `${JSON.stringify({ step: result.step, values })}\n`);
+      ctx.metric(result.step, values);
+      const seconds = (Date.now() - started) / 1000;
+      const imagesPerSec = (stepsDone * config.batchSize) / Math.max(seconds, 1e-3);
+      const stepsLeft = targetStep - state.step;
+      const etaSec = Math.min((stepsLeft * config.batchSize) / imagesPerSec, (deadline - Date.now()) / 1000);
+      ctx.progress({
+        step: state.step,
+        totalSteps: targetStep,
+        epoch: Math.floor(state.step / stepsPerEpoch),
+        loss: result.loss,
+        imagesPerSec,
+        etaSec: Math.max(0, etaSec),
+        message: `epoch ${Math.floor(result.step / stepsPerEpoch) + 1}/${targetStep / stepsPerEpoch}, chance ${result.chanceLoss.toFixed(2)}`,
+      });
+      if (await stopNow()) break run;
+    }
+    if (state.step === stepBefore) {
+      throw new Error(
+        `no full batch of ${config.batchSize} readable images in an epoch (${broken.size} images could not be decoded): fix or remove them, or use a smaller --batch`,
+      );
+    }
+  }
+  await checkpoint();
+  const seconds = (Date.now() - started) / 1000;
+  return {
+    steps: state.step,
+    startStep,
+    epochs: state.step / stepsPerEpoch,
+    stoppedBy,
+    seconds,
+    imagesPerSecond: (stepsDone * config.batchSize) / Math.max(seconds, 1e-3),
+    finalLoss,
+    chanceLoss: chanceLevelLoss(state.queue.size),
+    problems,
+  };
+}

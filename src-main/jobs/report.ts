@@ -1,0 +1,230 @@
+// A self-contained HTML report of an evaluation: metrics against the mean-shape baseline, an
+// error-per-keypoint bar chart and the loss curve as inline SVG, the backend and timings, and a
+// grid of held-out images (JPEG data URIs, zoomed on the labeled object) with the predicted
+// points (filled, keypoint colour) joined to the true ones (rings). One file, no network.
+import sharp from 'sharp';
+import type { CropBox, EvaluationReport } from '../../src-shared/domain.js';
+import type { TruthPoint } from '../../src-shared/metrics.js';
+
+export interface ReportImage {
+  name: string;
+  /** Absolute path of the image file. */
+  path: string;
+  /** The item's region of the file (its crop box, or the whole image). */
+  frame: CropBox;
+  /** One entry per keypoint, original pixels. */
+  truth: (TruthPoint | null)[];
+  predicted: { x: number; y: number; confidence: number }[] | null;
+}
+
+export interface ReportInput {
+  title: string;
+  /** Lines under the title (dataset, command, configuration). */
+  notes: string[];
+  evaluation: EvaluationReport;
+  keypoints: { name: string; color: string }[];
+  /** Skeleton edges as keypoint index pairs. */
+  edges: [number, number][];
+  loss: { step: number; value: number }[];
+  images: ReportImage[];
+  /** Wall time of the whole job being reported, when known. */
+  totalSeconds?: number;
+}
+
+const TILE = 270;
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const fmt = (v: number | null, digits: number): string => (v === null ? '–' : v.toFixed(digits));
+
+/** The part of the item shown: the box around true and predicted points with a margin, inside the frame. */
+function viewRegion(image: ReportImage): CropBox {
+  const pts = [
+    ...image.truth.flatMap((t) => (t && t.visibility !== 'absent' ? [[t.x, t.y]] : [])),
+    ...(image.predicted ?? []).map((p) => [p.x, p.y]),
+  ].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const f = image.frame;
+  if (pts.length === 0) return f;
+  const xs = pts.map((p) => Math.min(Math.max(p[0]!, f.x), f.x + f.w));
+  const ys = pts.map((p) => Math.min(Math.max(p[1]!, f.y), f.y + f.h));
+  const side = Math.min(
+    Math.max(f.w, f.h),
+    Math.max(48, 1.4 * Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys))),
+  );
+  const w = Math.min(side, f.w);
+  const h = Math.min(side, f.h);
+  const cx = (Math.min(...xs) + Math.max(...xs)) / 2;
+  const cy = (Math.min(...ys) + Math.max(...ys)) / 2;
+  const x = Math.round(Math.min(Math.max(cx - w / 2, f.x), f.x + f.w - w));
+  const y = Math.round(Math.min(Math.max(cy - h / 2, f.y), f.y + f.h - h));
+  return { x, y, w: Math.max(1, Math.round(w)), h: Math.max(1, Math.round(h)) };
+}
+
+async function imageTile(image: ReportImage, input: ReportInput): Promise<string> {
+  const r = viewRegion(image);
+  let href: string;
+  try {
+    const jpeg = await sharp(image.path)
+      .rotate()
+      .extract({ left: r.x, top: r.y, width: r.w, height: r.h })
+      .resize({ width: TILE, height: Math.round((TILE * r.h) / r.w), fit: 'fill' })
+      .jpeg({ quality: 82 })
+      .toBuffer();
+    href = `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+  } catch (err) {
+    return `<figure class="tile"><div class="broken">${esc(image.name)} cannot be read: ${esc((err as Error).message)}</div></figure>`;
+  }
+  const u = r.w / TILE; // image pixels per screen pixel
+  const parts: string[] = [
+    `<image x="${r.x}" y="${r.y}" width="${r.w}" height="${r.h}" href="${href}" preserveAspectRatio="none"/>`,
+  ];
+  const at = (k: number) => image.truth[k];
+  for (const [a, b] of input.edges) {
+    const ta = at(a);
+    const tb = at(b);
+    if (ta && tb && ta.visibility !== 'absent' && tb.visibility !== 'absent') {
+      parts.push(
+        `<line x1="${ta.x}" y1="${ta.y}" x2="${tb.x}" y2="${tb.y}" stroke="#fff" stroke-opacity="0.55" stroke-width="${u}"/>`,
+      );
+    }
+  }
+  let errorSum = 0;
+  let errorCount = 0;
+  input.keypoints.forEach((kp, k) => {
+    const t = at(k);
+    const p = image.predicted?.[k];
+    if (t && t.visibility !== 'absent' && p) {
+      parts.push(
+        `<line x1="${t.x}" y1="${t.y}" x2="${p.x}" y2="${p.y}" stroke="${kp.color}" stroke-width="${1.2 * u}"/>`,
+      );
+      errorSum += Math.hypot(p.x - t.x, p.y - t.y);
+      errorCount++;
+    }
+    if (t && t.visibility !== 'absent') {
+      const dash = t.visibility === 'occluded' ? ` stroke-dasharray="${2 * u} ${1.5 * u}"` : '';
+      parts.push(
+        `<circle cx="${t.x}" cy="${t.y}" r="${3.2 * u}" fill="none" stroke="#fff" stroke-width="${1.6 * u}"${dash}><title>${esc(kp.name)} (label)</title></circle>`,
+      );
+    }
+    if (p) {
+      parts.push(
+        `<circle cx="${p.x}" cy="${p.y}" r="${2.4 * u}" fill="${kp.color}" stroke="#000" stroke-width="${0.6 * u}"><title>${esc(kp.name)} predicted, confidence ${p.confidence.toFixed(2)}</title></circle>`,
+      );
+    }
+  });
+  const h = Math.round((TILE * r.h) / r.w);
+  const caption = `${esc(image.name)}${errorCount ? ` · ${(errorSum / errorCount).toFixed(1)} px` : ''}`;
+  return `<figure class="tile"><svg width="${TILE}" height="${h}" viewBox="${r.x} ${r.y} ${r.w} ${r.h}">${parts.join('')}</svg><figcaption>${caption}</figcaption></figure>`;
+}
+
+/** Horizontal bars per keypoint: model vs baseline mean pixel error. */
+function errorChart(input: ReportInput): string {
+  const { model, baseline } = input.evaluation;
+  const rows = input.keypoints.map((kp) => ({
+    ...kp,
+    model: model.perKeypoint[kp.name]?.pixelError ?? null,
+    baseline: baseline.perKeypoint[kp.name]?.pixelError ?? null,
+  }));
+  const max = Math.max(1e-9, ...rows.flatMap((r) => [r.model ?? 0, r.baseline ?? 0]));
+  const label = 120;
+  const width = 560;
+  const bar = 9;
+  const rowH = 2 * bar + 8;
+  const scale = (v: number) => ((width - label - 60) * v) / max;
+  const body = rows.map((r, i) => {
+    const y = 22 + i * rowH;
+    const m =
+      r.model === null
+        ? ''
+        : `<rect x="${label}" y="${y}" width="${scale(r.model)}" height="${bar}" fill="${r.color}"/><text x="${label + scale(r.model) + 4}" y="${y + bar - 1}">${r.model.toFixed(1)}</text>`;
+    const b =
+      r.baseline === null
+        ? ''
+        : `<rect x="${label}" y="${y + bar + 1}" width="${scale(r.baseline)}" height="${bar}" fill="#b8b8b8"/><text x="${label + scale(r.baseline) + 4}" y="${y + 2 * bar}" fill="#777">${r.baseline.toFixed(1)}</text>`;
+    return `<text x="${label - 6}" y="${y + bar + 3}" text-anchor="end">${esc(r.name)}</text>${m}${b}`;
+  });
+  const height = 30 + rows.length * rowH;
+  return `<svg class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11">
+<text x="${label}" y="12" font-weight="600">mean pixel error per keypoint: model (colour) vs mean-shape baseline (grey)</text>${body.join('')}</svg>`;
+}
+
+/** Loss against step; log scale when the loss spans more than a decade. */
+function lossChart(loss: ReportInput['loss']): string {
+  const width = 560;
+  const height = 220;
+  const pad = { l: 52, r: 12, t: 20, b: 28 };
+  if (loss.length < 2) return '<p>No loss curve was recorded.</p>';
+  const values = loss.map((p) => p.value);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const log = lo > 0 && hi / lo > 10;
+  const f = (v: number) => (log ? Math.log10(v) : v);
+  const [ylo, yhi] = [f(lo), f(hi) === f(lo) ? f(lo) + 1 : f(hi)];
+  const steps = loss.map((p) => p.step);
+  const [xlo, xhi] = [Math.min(...steps), Math.max(...steps)];
+  const x = (s: number) => pad.l + ((width - pad.l - pad.r) * (s - xlo)) / Math.max(1, xhi - xlo);
+  const y = (v: number) => pad.t + ((height - pad.t - pad.b) * (yhi - f(v))) / (yhi - ylo);
+  const points = loss.map((p) => `${x(p.step).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
+  const ticks = [lo, log ? Math.sqrt(lo * hi) : (lo + hi) / 2, hi]
+    .map(
+      (v) =>
+        `<line x1="${pad.l - 4}" x2="${width - pad.r}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/><text x="${pad.l - 6}" y="${y(v) + 4}" text-anchor="end">${v.toPrecision(2)}</text>`,
+    )
+    .join('');
+  return `<svg class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11">
+<text x="${pad.l}" y="12" font-weight="600">training loss${log ? ' (log scale)' : ''}</text>${ticks}
+<polyline points="${points}" fill="none" stroke="#2563eb" stroke-width="1.5"/>
+<text x="${pad.l}" y="${height - 8}">step ${xlo}</text><text x="${width - pad.r}" y="${height - 8}" text-anchor="end">step ${xhi}</text></svg>`;
+}
+
+function metricsTable(e: EvaluationReport): string {
+  const row = (label: string, s: EvaluationReport['model']) =>
+    `<tr><th>${label}</th><td>${fmt(s.pixelError, 2)}</td><td>${fmt(s.nme, 2)}</td><td>${fmt(s.pck, 3)}</td></tr>`;
+  return `<table class="metrics"><thead><tr><th></th><th>pixel error</th><th>NME (%)</th><th>PCK@${e.pckAlpha}</th></tr></thead>
+<tbody>${row('model', e.model)}${row('mean-shape baseline', e.baseline)}</tbody></table>
+<p class="small">${e.images} held-out ${esc(e.split)} images, ${e.points} labeled points. NME is normalised by ${e.normalisation === 'pair' ? 'the distance of the normalisation pair' : 'the diagonal of the labeled points\u2019 box'}; PCK counts visible points within ${e.pckAlpha} \u00d7 the longer image side.</p>`;
+}
+
+export async function renderReport(input: ReportInput): Promise<string> {
+  const e = input.evaluation;
+  const tiles: string[] = [];
+  for (const image of input.images) tiles.push(await imageTile(image, input));
+  const t = e.timings;
+  const timing = [
+    t.trainSeconds === null
+      ? null
+      : `training ${t.trainSeconds.toFixed(1)} s${t.trainImagesPerSecond === null ? '' : ` (${t.trainImagesPerSecond.toFixed(1)} images/s)`}`,
+    t.predictSeconds === null
+      ? null
+      : `prediction ${t.predictSeconds.toFixed(1)} s${t.predictImagesPerSecond === null ? '' : ` (${t.predictImagesPerSecond.toFixed(1)} images/s)`}`,
+    input.totalSeconds === undefined ? null : `whole job ${input.totalSeconds.toFixed(0)} s`,
+  ].filter(Boolean);
+  const legend = input.keypoints
+    .map((k) => `<span class="key"><i style="background:${k.color}"></i>${esc(k.name)}</span>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1f2937;max-width:1180px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:22px 0 8px}
+.small,.notes{color:#6b7280;font-size:12px}.notes{margin:0}
+table.metrics{border-collapse:collapse}table.metrics td,table.metrics th{padding:4px 12px;border-bottom:1px solid #e5e7eb;text-align:right}
+table.metrics th:first-child{text-align:left}
+.charts{display:flex;flex-wrap:wrap;gap:24px}.chart text{fill:#374151}
+.grid{display:flex;flex-wrap:wrap;gap:10px}.tile{margin:0;width:${TILE}px}.tile svg{display:block;background:#111;border-radius:3px}
+figcaption{font-size:11px;color:#4b5563}.broken{width:${TILE}px;height:80px;background:#fee2e2;font-size:11px}
+.key{display:inline-block;margin-right:10px;font-size:12px}.key i{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px;vertical-align:-1px}
+code{font-size:12px;background:#f3f4f6;padding:1px 4px;border-radius:3px}
+</style></head><body>
+<h1>${esc(input.title)}</h1>
+${input.notes.map((n) => `<p class="notes">${esc(n)}</p>`).join('\n')}
+<h2>Held-out accuracy</h2>
+${metricsTable(e)}
+<div class="charts">${errorChart(input)}${lossChart(input.loss)}</div>
+<h2>Compute</h2>
+<p>Backend: <code>${esc(e.backend ?? 'unknown')}</code><br>${esc(timing.join(' · '))}</p>
+<h2>Held-out images (${input.images.length} of ${e.images})</h2>
+<p class="small">Rings: labeled position (dashed when occluded). Dots: prediction, joined to its label. Zoomed on the labeled object; caption: mean error in pixels.</p>
+<p>${legend}</p>
+<div class="grid">${tiles.join('\n')}</div>
+</body></html>
+`;
+}

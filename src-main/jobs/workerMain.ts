@@ -1,0 +1,15 @@
+// The production job worker: the process runJob forks for training and prediction. Each kind is
+// imported only when asked for; the compute engine starts once and its line goes in the run record.
+import { runWorker } from './worker.js';
+
+runWorker(
+  {
+    train: async () => (await import('./kinds/train.js')).trainJob,
+    predict: async () => (await import('./kinds/predict.js')).predictJob,
+    pretrain: async () => (await import('./kinds/pretrain.js')).pretrainJob,
+  },
+  async () => {
+    const { initEngine, formatEngineInfo } = await import('../ml/engine.js');
+    return formatEngineInfo(await initEngine());
+  },
+);

@@ -1,0 +1,90 @@
+// Prediction with a trained few-shot head over image files: batches are decoded ahead (the
+// image pipeline's BatchLoader), run through the model, and mapped back to ORIGINAL image pixels
+// through each image's input transform. Unreadable images are reported, not fatal.
+import type { Tensor4D } from '@tensorflow/tfjs';
+import { toOriginalPoint, type ResizeMode } from '../../src-shared/geometry.js';
+import { BatchLoader } from './image/batchLoader.js';
+import type { ImageSource } from './image/preprocess.js';
+
+/** What both heads offer prediction: input-pixel coordinates and a confidence per point. */
+export interface LandmarkPredictor {
+  readonly keypointCount: number;
+  /** Side of the square network input and how images are fitted into it. */
+  readonly inputSize: number;
+  readonly resizeMode: ResizeMode;
+  /**
+   * images [B, S, S, 3] RGB in [0, 1] (not disposed) -> coords [B*K*2] (x, y in input pixels)
+   * and confidence [B*K] in [0, 1]. Returns plain arrays: no tensor outlives the call.
+   */
+  predictInput(images: Tensor4D): { coords: Float32Array; confidence: Float32Array };
+}
+
+export interface PredictedPoint {
+  /** Original image pixels (pixel centres at +0.5, src-shared/geometry.ts). */
+  x: number;
+  y: number;
+  confidence: number;
+}
+
+export interface PredictItem extends ImageSource {
+  id: string | number;
+}
+
+export interface ImagePrediction {
+  id: string | number;
+  points: PredictedPoint[];
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+  cacheDir?: string | null;
+  signal?: AbortSignal;
+  /** Called after each batch with the number of images done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PredictionReport {
+  predictions: ImagePrediction[];
+  /** Images that could not be predicted, with the reason. */
+  problems: string[];
+}
+
+export async function predictLandmarks(
+  model: LandmarkPredictor,
+  items: readonly PredictItem[],
+  options: PredictOptions = {},
+): Promise<PredictionReport> {
+  const problems: string[] = [];
+  const predictions: ImagePrediction[] = [];
+  const loader = new BatchLoader(items, {
+    size: model.inputSize,
+    mode: model.resizeMode,
+    batchSize: options.batchSize ?? 16,
+    cacheDir: options.cacheDir,
+    onBrokenImage: (path, error) => problems.push(`${path} cannot be read: ${error.message}`),
+  });
+  const k = model.keypointCount;
+  let done = 0;
+  for await (const batch of loader.epoch()) {
+    let out;
+    try {
+      if (options.signal?.aborted)
+        throw Object.assign(new Error(`prediction cancelled after ${done} images`), { name: 'AbortError' });
+      out = model.predictInput(batch.images);
+    } finally {
+      batch.images.dispose();
+    }
+    batch.indices.forEach((itemIndex, row) => {
+      const points: PredictedPoint[] = [];
+      for (let j = 0; j < k; j++) {
+        const o = (row * k + j) * 2;
+        const [x, y] = toOriginalPoint(batch.transforms[row]!, [out.coords[o]!, out.coords[o + 1]!]);
+        points.push({ x, y, confidence: out.confidence[row * k + j]! });
+      }
+      predictions.push({ id: items[itemIndex]!.id, points });
+    });
+    done += batch.indices.length;
+    options.onProgress?.(done, items.length);
+  }
+  return { predictions, problems };
+}

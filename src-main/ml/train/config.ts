@@ -1,0 +1,114 @@
+// Typed hyperparameters of the two few-shot landmark heads, with the defaults the product uses
+// and where each comes from, plus the progress/cancel contract their training shares.
+import type { FineTune } from '../backbones/index.js';
+
+/** Optimisation shared by both heads: Adam + cosine schedule (paper 000, appendix D). */
+export interface OptimizerConfig {
+  /** Initial learning rate of Adam. */
+  learningRate: number;
+  /** Coupled L2 weight decay, as PyTorch's Adam(weight_decay=...) applies it. */
+  weightDecay: number;
+  /** Optimisation steps (one batch each). */
+  steps: number;
+  batchSize: number;
+}
+
+export interface PaperHeadConfig extends OptimizerConfig {
+  /**
+   * Intermediate heatmaps per target landmark: "50 filters of size 1x1xC ... converted to spatial
+   * coordinates by soft-argmax ... converted to the target landmark by a linear layer" (paper 000
+   * Sec. 4.1; paper 001 Sec. 4.1 finds the number not critical).
+   */
+  intermediateHeatmaps: number;
+  /**
+   * Thin-plate-spline warps of the labeled images each step: paper 000 uses them in the few-label
+   * regime on faces (appendix D) and none on CUB. 'none' lets features be computed once.
+   */
+  augmentation: 'tps' | 'none';
+  /** Network input side in pixels (paper 000 Sec. 4.1: 96x96 crops). */
+  inputSize: number;
+  /** Hypercolumn grid side (paper 000 Sec. 4.1: 48x48, as DVE). */
+  featureGridSize: number;
+  /**
+   * Sharpness of the intermediate heatmaps: filter responses (scaled by 1/sqrt(C)) are multiplied
+   * by this before the spatial softmax. DVE's regressor, which paper 000 follows, uses
+   * softargmax_mul = 50 on its descriptors; 10 here, chosen on demo crops (see paperHead.ts).
+   */
+  softargmaxMultiplier: number;
+}
+
+/**
+ * Paper 000 appendix D ("Training details of linear regression"), few-label regime: Adam,
+ * lr 0.01, weight decay 0.05 (applied to the 1x1 filters, see trainPaperHead.ts), cosine
+ * schedule, TPS augmentation. The paper trains 45-120 epochs of its training sets; for 5-100
+ * labels we count steps of batch 16 instead (~150 epochs at 20 labels).
+ */
+export const PAPER_HEAD_DEFAULTS: PaperHeadConfig = {
+  learningRate: 0.01,
+  weightDecay: 0.05,
+  steps: 200,
+  batchSize: 16,
+  intermediateHeatmaps: 50,
+  augmentation: 'tps',
+  inputSize: 96,
+  featureGridSize: 48,
+  softargmaxMultiplier: 10,
+};
+
+export interface HeatmapHeadConfig extends OptimizerConfig {
+  /** Deepest backbone stage used (ResNet-18 'conv3_x' = torchvision's layer2: stride 8, 128 channels). */
+  backboneStage: string;
+  /** Which backbone stages train: none (frozen), the last used stage only, or all. */
+  fineTune: FineTune;
+  /** Channels of the decoder's 3x3 convolutions. */
+  decoderChannels: number;
+  /** Heatmap stride relative to the network input (the decoder upsamples bilinearly to it). */
+  outputStride: 2 | 4;
+  /** Longer side of the letterboxed network input, in pixels (128-256 for full frames). */
+  inputSize: number;
+  /** Standard deviation of the Gaussian target, in heatmap cells. */
+  sigma: number;
+  augmentation: {
+    /** Rotation range, degrees either side of upright. */
+    rotationDegrees: number;
+    /** Scale range [min, max]. */
+    scale: [number, number];
+    /** Probability of a horizontal flip (swapping flip partners). */
+    flipProbability: number;
+    /** Brightness and contrast jitter (fraction either side of 1). */
+    brightness: number;
+    contrast: number;
+  };
+}
+
+export const HEATMAP_HEAD_DEFAULTS: HeatmapHeadConfig = {
+  learningRate: 1e-3,
+  weightDecay: 1e-4,
+  steps: 600,
+  batchSize: 8,
+  backboneStage: 'conv3_x',
+  fineTune: 'all',
+  decoderChannels: 64,
+  outputStride: 4,
+  inputSize: 256,
+  sigma: 1.5,
+  augmentation: { rotationDegrees: 180, scale: [0.8, 1.25], flipProbability: 0.5, brightness: 0.2, contrast: 0.2 },
+};
+
+export interface TrainProgress {
+  /** Steps done (1-based). */
+  step: number;
+  totalSteps: number;
+  loss: number;
+  learningRate: number;
+  imagesPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface TrainControl {
+  onProgress?: (progress: TrainProgress) => void;
+  /** Report every n steps (the last step is always reported). */
+  progressEvery?: number;
+  /** Aborting stops training before the next step and rejects with an AbortError. */
+  signal?: AbortSignal;
+}

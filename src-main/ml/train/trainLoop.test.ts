@@ -1,0 +1,98 @@
+import type { Scalar, Tensor2D } from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine, tf } from '../engine.js';
+import type { TrainProgress } from './config.js';
+import { cosineLearningRate, runTrainLoop } from './trainLoop.js';
+
+beforeAll(async () => {
+  await initEngine();
+});
+
+/** y = x w* with w* = [2, -3]: a least-squares problem Adam solves in a few hundred steps. */
+function linearProblem(weightDecay = 0, steps = 300) {
+  const w = tf.variable(tf.zeros([2, 1]));
+  const x = tf.tensor2d([1, 0, 0, 1, 1, 1, 2, -1], [4, 2]);
+  const y = tf.matMul(x, tf.tensor2d([2, -3], [2, 1]));
+  const spec = {
+    optimizer: { learningRate: 0.1, weightDecay, steps, batchSize: 4 },
+    trainable: [w],
+    decayed: [w],
+    makeBatch: () => ({ x, y }),
+    batchImages: () => 4,
+    loss: (b: { x: Tensor2D; y: Tensor2D }) => tf.mean(tf.square(tf.sub(tf.matMul(b.x, w), b.y))) as Scalar,
+    disposeBatch: () => undefined,
+  };
+  return { w, spec, dispose: () => tf.dispose([w, x, y]) };
+}
+
+describe('training loop', () => {
+  it('follows a cosine schedule from the base rate to zero', () => {
+    expect(cosineLearningRate(0.01, 0, 100)).toBeCloseTo(0.01, 12);
+    expect(cosineLearningRate(0.01, 50, 100)).toBeCloseTo(0.005, 12);
+    expect(cosineLearningRate(0.01, 100, 100)).toBeCloseTo(0, 12);
+  });
+
+  it('drives the loss down, reports progress and leaks no tensor', async () => {
+    const problem = linearProblem();
+    const before = tf.memory().numTensors;
+    const reports: TrainProgress[] = [];
+    const result = await runTrainLoop(problem.spec, { onProgress: (p) => reports.push(p), progressEvery: 50 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(result.losses).toHaveLength(300);
+    expect(result.losses[299]!).toBeLessThan(1e-3 * result.losses[0]!);
+    const [w0, w1] = problem.w.dataSync();
+    expect(w0).toBeCloseTo(2, 2);
+    expect(w1).toBeCloseTo(-3, 2);
+    expect(reports.map((r) => r.step)).toEqual([50, 100, 150, 200, 250, 300]);
+    const last = reports[reports.length - 1]!;
+    expect(last.totalSteps).toBe(300);
+    expect(last.etaSeconds).toBe(0);
+    expect(last.imagesPerSecond).toBeGreaterThan(0);
+    expect(reports[0]!.loss).toBeGreaterThan(last.loss);
+    problem.dispose();
+  });
+
+  it('adds weight decay as PyTorch Adam does (gradient wd * w): it pulls weights to zero', async () => {
+    // With decay 1 the optimum of mean((xw - y)^2) + 0.5 ||w||^2 is (2 X^T X / n + I)^-1 (2 X^T y / n).
+    const problem = linearProblem(1, 400);
+    await runTrainLoop(problem.spec);
+    const xtx = [
+      [6, -1],
+      [-1, 3],
+    ].map((row) => row.map((v) => (2 * v) / 4));
+    const xty = [(2 * 15) / 4, (2 * -11) / 4]; // X^T y = [15, -11]
+    const a = xtx[0]![0]! + 1;
+    const b = xtx[0]![1]!;
+    const d = xtx[1]![1]! + 1;
+    const det = a * d - b * b;
+    const expected = [(d * xty[0]! - b * xty[1]!) / det, (a * xty[1]! - b * xty[0]!) / det];
+    const [w0, w1] = problem.w.dataSync();
+    expect(w0).toBeCloseTo(expected[0]!, 2);
+    expect(w1).toBeCloseTo(expected[1]!, 2);
+    problem.dispose();
+  });
+
+  it('stops with an AbortError when cancelled, leaking nothing', async () => {
+    const problem = linearProblem(0, 10_000);
+    const controller = new AbortController();
+    const before = tf.memory().numTensors;
+    const run = runTrainLoop(problem.spec, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.step === 5) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError', message: 'training cancelled at step 5' });
+    expect(tf.memory().numTensors).toBe(before);
+    problem.dispose();
+  });
+
+  it('rejects a run with no steps or nothing to train', async () => {
+    const problem = linearProblem(0, 0);
+    await expect(runTrainLoop(problem.spec)).rejects.toThrow(/at least one step/);
+    await expect(
+      runTrainLoop({ ...problem.spec, optimizer: { ...problem.spec.optimizer, steps: 5 }, trainable: [] }),
+    ).rejects.toThrow(/no trainable variables/);
+    problem.dispose();
+  });
+});

@@ -4,7 +4,18 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
 // Layering, as VS Code keeps it in CI: imports point one way (docs/architecture.md).
-const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'url', 'stream', 'worker_threads'];
+const nodeBuiltins = [
+  'node:*',
+  'fs',
+  'path',
+  'os',
+  'child_process',
+  'crypto',
+  'http',
+  'url',
+  'stream',
+  'worker_threads',
+];
 const restrict = (groups, message) => ({
   'no-restricted-imports': ['error', { patterns: groups.map((group) => ({ group, message })) }],
 });
@@ -51,6 +62,9 @@ export default tseslint.config(
   },
   {
     files: ['src-main/store/**'],
-    rules: restrict([['electron', '**/services/**', '**/ml/**', '**/app/**', '**/host/**', '**/cli/**']], 'the store is the bottom layer'),
+    rules: restrict(
+      [['electron', '**/services/**', '**/ml/**', '**/app/**', '**/host/**', '**/cli/**']],
+      'the store is the bottom layer',
+    ),
   },
 );

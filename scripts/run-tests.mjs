@@ -31,7 +31,13 @@ mkdirSync(outDir, { recursive: true });
 
 if (only !== 'e2e') {
   const unitJson = join(outDir, 'unit.json');
-  const status = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${unitJson}`]);
+  const status = run('npx', [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${unitJson}`,
+  ]);
   const report = existsSync(unitJson) ? readJson(unitJson) : null;
   if (report) {
     totals.passed += report.numPassedTests;

@@ -80,9 +80,7 @@ export const apiRequests = {
   'history.undo': z.object({}).strict(),
   'history.redo': z.object({}).strict(),
 
-  'io.import': z
-    .object({ format: z.enum(IMPORT_FORMATS), file: path, configFile: path.optional() })
-    .strict(),
+  'io.import': z.object({ format: z.enum(IMPORT_FORMATS), file: path, configFile: path.optional() }).strict(),
   'io.export': z.object({ format: z.enum(IMPORT_FORMATS), file: path }).strict(),
 
   /**
@@ -95,7 +93,12 @@ export const apiRequests = {
       testFraction: z.number().min(0).max(1).optional(),
       testImages: z.array(path).max(10_000_000).optional(),
       valFraction: z.number().min(0).max(1).default(0),
-      seed: z.number().int().min(0).max(2 ** 31).default(1),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31)
+        .default(1),
     })
     .strict(),
 
@@ -116,7 +119,12 @@ export const apiRequests = {
       fineTune: z.enum(FINE_TUNE_CHOICES).optional(),
       /** Labeled images to train on; default all labeled train images. */
       labels: z.number().int().min(1).max(1_000_000).optional(),
-      seed: z.number().int().min(0).max(2 ** 31).default(1),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31)
+        .default(1),
       steps: z.number().int().min(1).max(1_000_000).optional(),
     })
     .strict(),
@@ -182,7 +190,14 @@ export interface ApiClient {
   call<M extends ApiMethod>(method: M, req: ApiRequest<M>): Promise<ApiResponse<M>>;
 }
 
-export const API_ERROR_CODES = ['invalid', 'not_found', 'conflict', 'confirm_required', 'no_project', 'internal'] as const;
+export const API_ERROR_CODES = [
+  'invalid',
+  'not_found',
+  'conflict',
+  'confirm_required',
+  'no_project',
+  'internal',
+] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 /** An error every transport carries unchanged to the caller: code plus a message for people. */

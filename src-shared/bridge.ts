@@ -19,8 +19,7 @@ export interface RendererBridge {
 
 /** Body of every HTTP API response and every IPC reply. */
 export type WireResult<T = unknown> =
-  | { ok: true; result: T }
-  | { ok: false; error: { code: ApiErrorCode; message: string } };
+  { ok: true; result: T } | { ok: false; error: { code: ApiErrorCode; message: string } };
 
 /** HTTP routes of the plain-Node host. */
 export const HTTP_ROUTES = {

@@ -1,10 +1,11 @@
 // The demo project's first use, reuse and recovery from an interrupted first use, on a small
 // generated demo set (the CLI test runs `serve` on the bundled one when it exists).
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CRITTER_KEYPOINTS } from '../ml/demo/critter.js';
+import { writeDemoDataset } from '../ml/demo/writeDataset.js';
 import { openDemoProject } from './demo-project.js';
 import { openSession } from './session.js';
 
@@ -25,27 +26,8 @@ async function demo() {
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'ls-demo-'));
   source = join(root, 'resources-demo');
-  mkdirSync(join(source, 'images'), { recursive: true });
-  for (const name of ['f1.png', 'f2.png', 'f3.png']) {
-    await sharp({ create: { width: 20, height: 20, channels: 3, background: '#202020' } })
-      .png()
-      .toFile(join(source, 'images', name));
-  }
-  const labels = {
-    meta: { source: 'generated' },
-    names: ['head', 'tail'],
-    items: [
-      {
-        file: 'f1.png',
-        points: [
-          [3, 4],
-          [15, 16],
-        ],
-      },
-      { file: 'f2.png', points: [[5, 5], null] },
-    ],
-  };
-  writeFileSync(join(source, 'labels.json'), JSON.stringify(labels));
+  // Three generated images with the generator's own labels.json, as resources/demo holds them.
+  await writeDemoDataset(source, { regime: 'crop', count: 3, seed: 1, size: 48 });
   env = { LANDMARK_STUDIO_HOME: join(root, 'home') };
 });
 
@@ -56,8 +38,13 @@ describe('demo project', () => {
     const { info, keypoints } = await demo();
     expect(info.dir).toBe(join(root, 'home', 'demo'));
     expect(info.imageRoot).toBe(join(root, 'home', 'demo', 'images'));
-    expect(info.counts).toMatchObject({ images: 3, labeledImages: 2, annotations: 3, keypoints: 2 });
-    expect(keypoints).toEqual(['head', 'tail']);
+    expect(info.counts).toMatchObject({
+      images: 3,
+      labeledImages: 3,
+      annotations: 3 * CRITTER_KEYPOINTS.length,
+      keypoints: CRITTER_KEYPOINTS.length,
+    });
+    expect(keypoints).toEqual([...CRITTER_KEYPOINTS]);
     expect(existsSync(join(root, 'home', 'demo', '.demo-ready'))).toBe(true);
   });
 
@@ -70,15 +57,15 @@ describe('demo project', () => {
       await session.close();
     }
     const { info, keypoints } = await demo();
-    expect(keypoints).toEqual(['head', 'tail', 'wing']);
-    expect(info.counts.annotations).toBe(3);
+    expect(keypoints).toEqual([...CRITTER_KEYPOINTS, 'wing']);
+    expect(info.counts.annotations).toBe(3 * CRITTER_KEYPOINTS.length);
   });
 
   it('starts again after an interrupted first use', async () => {
     rmSync(join(root, 'home', 'demo', '.demo-ready'));
     const { info, keypoints } = await demo();
-    expect(keypoints).toEqual(['head', 'tail']);
-    expect(info.counts).toMatchObject({ images: 3, annotations: 3 });
+    expect(keypoints).toEqual([...CRITTER_KEYPOINTS]);
+    expect(info.counts).toMatchObject({ images: 3, annotations: 3 * CRITTER_KEYPOINTS.length });
   });
 
   it('says what is missing when there is no demo data', async () => {

@@ -2,9 +2,10 @@
 // the per-user data folder, made a project and labeled on first use, so a new user sees
 // labeled images at once. A marker written last tells a finished demo from an interrupted one.
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProjectInfo } from '../../src-shared/domain.js';
+import { importableLabelsJson, type DemoLabels } from '../ml/demo/writeDataset.js';
 import { dataHome, DEMO_SOURCE_DIR } from './paths.js';
 import type { Session } from './session.js';
 
@@ -31,7 +32,11 @@ export async function openDemoProject(
   const imageRoot = join(projectDir, 'images');
   await cp(sourceImages, imageRoot, { recursive: true });
   await session.call('project.create', { projectDir, imageRoot, name: 'Demo' });
-  await session.call('io.import', { format: 'labels', file: sourceLabels });
+  // The bundled labels are the generator's; import them the way a user's labels.json comes in.
+  const labelsFile = join(projectDir, 'labels.json');
+  const generated = JSON.parse(await readFile(sourceLabels, 'utf8')) as DemoLabels;
+  await writeFile(labelsFile, importableLabelsJson(generated));
+  await session.call('io.import', { format: 'labels', file: labelsFile });
   await writeFile(join(projectDir, READY_MARKER), `${new Date().toISOString()}\n`);
   return session.call('project.info', {});
 }

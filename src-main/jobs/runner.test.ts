@@ -10,10 +10,15 @@ describe('runJob', () => {
   it('streams progress and metrics from the child and returns its result', async () => {
     const progress: JobProgress[] = [];
     const metrics: number[] = [];
-    const outcome = await runJob(entry, 'count', { steps: 5 }, {
-      onProgress: (p) => progress.push(p),
-      onMetric: (step) => metrics.push(step),
-    });
+    const outcome = await runJob(
+      entry,
+      'count',
+      { steps: 5 },
+      {
+        onProgress: (p) => progress.push(p),
+        onMetric: (step) => metrics.push(step),
+      },
+    );
     expect(outcome).toEqual({ result: { stoppedAt: 5 }, backend: 'fixture' });
     expect(progress.map((p) => p.step)).toEqual([1, 2, 3, 4, 5]);
     expect(metrics).toEqual([1, 2, 3, 4, 5]);
@@ -45,10 +50,15 @@ describe('runJob', () => {
 
   it('lets a job stop cleanly on cancel and keep its partial result', async () => {
     const abort = new AbortController();
-    const outcome = await runJob(entry, 'count', { steps: 10_000 }, {
-      signal: abort.signal,
-      onProgress: (p) => p.step === 3 && abort.abort(),
-    });
+    const outcome = await runJob(
+      entry,
+      'count',
+      { steps: 10_000 },
+      {
+        signal: abort.signal,
+        onProgress: (p) => p.step === 3 && abort.abort(),
+      },
+    );
     const { stoppedAt } = outcome.result as { stoppedAt: number };
     expect(stoppedAt).toBeGreaterThanOrEqual(3);
     expect(stoppedAt).toBeLessThan(10_000);
@@ -57,7 +67,12 @@ describe('runJob', () => {
   it('kills a job that ignores cancel after the grace period', async () => {
     const abort = new AbortController();
     const started = Date.now();
-    const run = runJob(entry, 'ignoresCancel', {}, { signal: abort.signal, cancelGraceMs: 200, onReady: () => abort.abort() });
+    const run = runJob(
+      entry,
+      'ignoresCancel',
+      {},
+      { signal: abort.signal, cancelGraceMs: 200, onReady: () => abort.abort() },
+    );
     await expect(run).rejects.toBeInstanceOf(JobCancelledError);
     expect(Date.now() - started).toBeLessThan(30_000);
   });

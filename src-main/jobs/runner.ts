@@ -48,7 +48,12 @@ export interface JobOutcome {
 /** tsx's loader by absolute URL: a bare `--import tsx` resolves from the working directory, which may be anywhere. */
 const tsxLoader = (): string => pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-export function runJob(entry: WorkerEntry, kind: string, payload: unknown, handlers: JobHandlers = {}): Promise<JobOutcome> {
+export function runJob(
+  entry: WorkerEntry,
+  kind: string,
+  payload: unknown,
+  handlers: JobHandlers = {},
+): Promise<JobOutcome> {
   return new Promise((resolve, reject) => {
     const child = fork(entry.script, entry.args ?? [], {
       execArgv: entry.script.endsWith('.ts') ? ['--import', tsxLoader()] : [],

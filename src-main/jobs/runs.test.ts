@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src-shared/api.js';
-import type { ProgressEvent } from '../../src-shared/domain.js';
+import type { ProgressEvent, RunRecord } from '../../src-shared/domain.js';
 import { createDemoProject } from '../cli/commands/demo.js';
 import { databaseSnapshot, testServices, workspace, type Workspace } from '../services/testing/fixtures.js';
 import { ProjectStore } from '../store/projectStore.js';
@@ -146,6 +146,8 @@ describe('train -> predict -> evaluate on a generated demo project', { timeout: 
 });
 
 describe('failures leave the project whole', { timeout: 300_000 }, () => {
+  /** The training after the killed one; its model files are damaged further down. */
+  let retrained: RunRecord;
   const quick = { head: 'heatmap', backbone: 'smallnet', size: 64, labels: 4, seed: 2 } as const;
 
   it('records a worker killed mid-training as failed, keeps the labels, and trains again after', async () => {
@@ -161,8 +163,8 @@ describe('failures leave the project whole', { timeout: 300_000 }, () => {
     expect(run.error).toMatch(/killed by SIGKILL/);
     expect(databaseSnapshot(ws.projectDir)).toEqual(before);
 
-    const again = await t.call('runs.train', { ...quick, steps: 2 });
-    expect(again.status).toBe('done');
+    retrained = await t.call('runs.train', { ...quick, steps: 2 });
+    expect(retrained.status).toBe('done');
   });
 
   it('cancels a running training on request', async () => {
@@ -176,7 +178,7 @@ describe('failures leave the project whole', { timeout: 300_000 }, () => {
   });
 
   it('fails prediction clearly when the model files are damaged, and keeps the training run', async () => {
-    const trained = await t.call('runs.train', { ...quick, steps: 1 });
+    const trained = retrained;
     const weights = path.join(ws.projectDir, 'models', trained.checkpointPath!, 'weights.bin');
     const bytes = readFileSync(weights);
     const middle = bytes.length >> 1;

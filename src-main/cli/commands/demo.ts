@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ApiClient } from '../../../src-shared/api.js';
 import type { EvaluationReport, RunRecord, TrainHead } from '../../../src-shared/domain.js';
 import type { ReportImage } from '../../jobs/report.js';
-import type { DemoLabels } from '../../ml/demo/writeDataset.js';
+import { importableLabelsJson } from '../../ml/demo/writeDataset.js';
 import { stringOption, UsageError, type CliContext, type Command } from '../command.js';
 import { dataHome } from '../paths.js';
 import type { Session } from '../session.js';
@@ -75,27 +75,6 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
 const MARKER = '.landmark-studio-demo';
 const REPORT_IMAGES = 24;
 
-/** The generator's ground truth as a labels.json a user would import (names, not indices). */
-function importableLabels(labels: DemoLabels, files: ReadonlySet<string>): string {
-  const name = (i: number) => labels.names[i]!;
-  const pair = ([a, b]: [number, number]) => [name(a), name(b)];
-  return JSON.stringify({
-    meta: labels.meta,
-    names: labels.names,
-    edges: labels.skeleton.map(pair),
-    flipPairs: labels.flipPairs.map(pair),
-    normPair: pair(labels.normPair),
-    items: labels.items
-      .filter((item) => files.has(item.file))
-      .map((item) => ({
-        file: item.file,
-        points: item.points.map((p, k) =>
-          item.visibility[k] === 'occluded' ? [p[0], p[1], 'occluded'] : [p[0], p[1]],
-        ),
-      })),
-  });
-}
-
 /** Empties the output folder, refusing one that holds something other than an earlier demo. */
 async function prepareOutput(out: string): Promise<void> {
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(path.join(out, MARKER))) {
@@ -162,7 +141,7 @@ export async function createDemoProject(
   const files = labels.items.map((item) => item.file);
   const testFiles = files.slice(options.labels);
   const labelsFile = path.join(dir, 'labels.json');
-  await writeFile(labelsFile, importableLabels(labels, new Set(files)));
+  await writeFile(labelsFile, importableLabelsJson(labels, new Set(files)));
   await writeFile(path.join(dir, 'test-images.txt'), `${testFiles.join('\n')}\n`);
   await client.call('project.create', {
     projectDir: path.join(dir, 'project'),

@@ -147,3 +147,28 @@ export async function replaceDemoDataset(dir: string, options: WriteDemoOptions)
   }
   return writeDemoDataset(dir, options);
 }
+
+/**
+ * The generator's ground truth as a labels.json the labels importer reads (docs/formats.md:
+ * pairs by name, occlusion as a third point element), keeping the items whose file is in
+ * `files` (all when omitted): how the demo project and `landmark-studio demo` label images.
+ */
+export function importableLabelsJson(labels: DemoLabels, files?: ReadonlySet<string>): string {
+  const name = (i: number) => labels.names[i]!;
+  const pair = ([a, b]: [number, number]) => [name(a), name(b)];
+  return JSON.stringify({
+    meta: labels.meta,
+    names: labels.names,
+    edges: labels.skeleton.map(pair),
+    flipPairs: labels.flipPairs.map(pair),
+    normPair: pair(labels.normPair),
+    items: labels.items
+      .filter((item) => !files || files.has(item.file))
+      .map((item) => ({
+        file: item.file,
+        points: item.points.map((p, k) =>
+          item.visibility[k] === 'occluded' ? [p[0], p[1], 'occluded'] : [p[0], p[1]],
+        ),
+      })),
+  });
+}

@@ -2,7 +2,7 @@
 // `landmark-studio` binary on a small generated demo project: output, `run <id>` lines, JSON,
 // exit codes and messages for bad usage and bad ids. Accuracy is tested in jobs/runs.test.ts.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -93,9 +93,15 @@ describe('run commands', { timeout: 300_000 }, () => {
     expect(Object.keys(report.model.perKeypoint)).toContain('nose');
     expect(report.backend).toMatch(/^backend=/);
 
-    const text = await cli('evaluate', 'demo/project', '--run', '2');
+    const text = await cli('evaluate', 'demo/project', '--run', '2', '--report', 'report.html');
     expect(text.stdout).toMatch(/mean-shape baseline\s+[\d.]+/);
+    expect(text.stdout).toContain(`report: ${join(root, 'report.html')}`);
     expect(lastLine(text.stdout)).toBe('run 4');
+    // One self-contained file: the 4 test images embedded, nothing fetched from elsewhere.
+    const html = readFileSync(join(root, 'report.html'), 'utf8');
+    expect(html.match(/href="data:image\/jpeg;base64,/g)).toHaveLength(4);
+    expect(html).not.toMatch(/(src|href)="(https?:|file:|\/)/);
+    expect(html).toContain('training loss');
 
     const runs = await cli('runs', 'demo/project');
     expect(

@@ -125,7 +125,7 @@ function errorChart(input: ReportInput): string {
   }));
   const max = Math.max(1e-9, ...rows.flatMap((r) => [r.model ?? 0, r.baseline ?? 0]));
   const label = 120;
-  const width = 560;
+  const width = 540;
   const bar = 9;
   const rowH = 2 * bar + 8;
   const scale = (v: number) => ((width - label - 60) * v) / max;
@@ -143,12 +143,12 @@ function errorChart(input: ReportInput): string {
   });
   const height = 30 + rows.length * rowH;
   return `<svg class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11">
-<text x="${label}" y="12" font-weight="600">mean pixel error per keypoint: model (colour) vs mean-shape baseline (grey)</text>${body.join('')}</svg>`;
+<text x="4" y="12" font-weight="600">mean pixel error per keypoint: model (colour), mean-shape baseline (grey)</text>${body.join('')}</svg>`;
 }
 
 /** Loss against step; log scale when the loss spans more than a decade. */
 function lossChart(loss: ReportInput['loss']): string {
-  const width = 560;
+  const width = 540;
   const height = 220;
   const pad = { l: 52, r: 12, t: 20, b: 28 };
   if (loss.length < 2) return '<p>No loss curve was recorded.</p>';

@@ -2,13 +2,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApiClient } from '../../../src-shared/api.js';
-import type { EvaluationReport, RunRecord, TrainHead } from '../../../src-shared/domain.js';
-import type { ReportImage } from '../../jobs/report.js';
-import { importableLabelsJson } from '../../ml/demo/writeDataset.js';
+import type { EvaluationReport, TrainHead } from '../../../src-shared/domain.js';
 import { stringOption, UsageError, type CliContext, type Command } from '../command.js';
 import { dataHome } from '../paths.js';
 import type { Session } from '../session.js';
 import { formatEvaluation } from './evaluate.js';
+import { writeEvaluationReport } from './report-file.js';
 import { choiceOption, integerOption, SEED_RANGE } from './run-options.js';
 
 /** What the demo does for one regime of the procedural generator (ml/demo). */
@@ -73,7 +72,6 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
 };
 
 const MARKER = '.landmark-studio-demo';
-const REPORT_IMAGES = 24;
 
 /** Empties the output folder, refusing one that holds something other than an earlier demo. */
 async function prepareOutput(out: string): Promise<void> {
@@ -86,28 +84,6 @@ async function prepareOutput(out: string): Promise<void> {
     path.join(out, MARKER),
     'Landmark Studio demo output: deleted and rewritten by the next `landmark-studio demo`.\n',
   );
-}
-
-async function reportImages(session: Session, trainRun: RunRecord, predictRunId: number): Promise<ReportImage[]> {
-  const info = await session.call('project.info', {});
-  const keypointIds = trainRun.config.keypointIds as number[];
-  const predictions = await session.call('predictions.list', { runId: predictRunId });
-  const byImage = new Map<number, typeof predictions>();
-  for (const p of predictions) byImage.set(p.imageId, [...(byImage.get(p.imageId) ?? []), p]);
-  const images: ReportImage[] = [];
-  for (const imageId of [...byImage.keys()].slice(0, REPORT_IMAGES)) {
-    const { image, annotations } = await session.call('images.get', { imageId });
-    const labels = new Map(annotations.map((a) => [a.keypointId, a]));
-    const preds = new Map(byImage.get(imageId)!.map((p) => [p.keypointId, p]));
-    images.push({
-      name: image.relPath,
-      path: path.join(info.imageRoot, ...image.relPath.split('/')),
-      frame: image.crop ?? { x: 0, y: 0, w: image.width, h: image.height },
-      truth: keypointIds.map((id) => labels.get(id) ?? null),
-      predicted: keypointIds.map((id) => preds.get(id) ?? { x: Number.NaN, y: Number.NaN, confidence: 0 }),
-    });
-  }
-  return images;
 }
 
 export interface DemoProjectOptions {
@@ -131,7 +107,8 @@ export async function createDemoProject(
 ): Promise<{ testFiles: string[] }> {
   const datasetDir = path.join(dir, 'dataset');
   const total = options.labels + options.testImages;
-  const { writeDemoDataset } = await import('../../ml/demo/writeDataset.js');
+  // Loaded here: the generator brings sharp, a native module that --help should not load.
+  const { importableLabelsJson, writeDemoDataset } = await import('../../ml/demo/writeDataset.js');
   const labels = await writeDemoDataset(datasetDir, {
     regime: options.regime,
     count: total,
@@ -194,34 +171,16 @@ async function runRegime(
     ctx.print('It is meant for pretrained features (train --features <pretraining run>).');
   }
 
-  const [details, schema] = await Promise.all([
-    session.call('runs.get', { runId: trainRun.id }),
-    session.call('schema.get', {}),
-  ]);
-  const index = new Map((trainRun.config.keypointIds as number[]).map((id, k) => [id, k]));
   const report = path.join(dir, 'report.html');
-  // Loaded here: sharp is a native module that --help and usage errors should not load.
-  const { renderReport } = await import('../../jobs/report.js');
-  const html = await renderReport({
+  await writeEvaluationReport(session, evaluation, report, {
     title: `Landmark Studio demo: ${plan.regime} regime, ${plan.head} head, ${plan.labels} labels`,
     notes: [
       `Procedural critters: ${plan.describe}; seed ${seed}. ${plan.labels} labeled training images, ${evaluation.images} held-out test images.`,
       `Training run ${trainRun.id}: ${plan.head} head on resnet18 (random init), input ${plan.size} px, ${plan.steps} steps; prediction run ${predictRun.id}; evaluation run ${evaluation.evaluationRunId}.`,
       `Project: ${path.join(dir, 'project')}`,
     ],
-    evaluation,
-    keypoints: (trainRun.config.keypointIds as number[]).map((id) => {
-      const k = schema.keypoints.find((kp) => kp.id === id);
-      return { name: k?.name ?? `#${id}`, color: k?.color ?? '#ff00ff' };
-    }),
-    edges: schema.edges.flatMap((e) =>
-      index.has(e.a) && index.has(e.b) ? [[index.get(e.a)!, index.get(e.b)!] as [number, number]] : [],
-    ),
-    loss: details.curves.loss ?? [],
-    images: await reportImages(session, trainRun, predictRun.id),
     totalSeconds: (performance.now() - started) / 1000,
   });
-  await writeFile(report, html);
   return { evaluation, report };
 }
 

@@ -1,5 +1,7 @@
 import { SPLITS, type EvaluationReport, type LandmarkScores } from '../../../src-shared/domain.js';
-import type { Command } from '../command.js';
+import { resolve } from 'node:path';
+import { stringOption, type Command } from '../command.js';
+import { writeEvaluationReport } from './report-file.js';
 import { choiceOption, runIdOption } from './run-options.js';
 
 const cell = (v: number | null, digits: number): string => (v === null ? '-' : v.toFixed(digits));
@@ -51,6 +53,11 @@ export const evaluateCommand: Command = {
       type: 'boolean',
       description: 'print the evaluation as JSON (metrics per keypoint, baseline, backend, timings)',
     },
+    report: {
+      type: 'string',
+      value: '<file>',
+      description: 'also write an HTML report (metrics, charts, images with points)',
+    },
   },
   details: [
     'Metrics: mean pixel error, normalised mean error (%, by the normalisation pair, else the box',
@@ -61,9 +68,20 @@ export const evaluateCommand: Command = {
   async run(args, ctx) {
     const runId = runIdOption(args, 'evaluate');
     const split = choiceOption(args, 'split', 'evaluate', SPLITS) ?? 'test';
+    const reportFile = stringOption(args, 'report');
     const report = await ctx.withSession(async (session) => {
-      await session.openProject(args.positionals[0]!);
-      return session.call('runs.evaluate', { runId, split });
+      const project = await session.openProject(args.positionals[0]!);
+      const evaluation = await session.call('runs.evaluate', { runId, split });
+      if (reportFile !== undefined) {
+        await writeEvaluationReport(session, evaluation, resolve(ctx.io.cwd, reportFile), {
+          title: `Landmark Studio: training run ${evaluation.trainRunId} on the ${split} split of "${project.name}"`,
+          notes: [
+            `Project: ${project.dir}`,
+            `Prediction run ${evaluation.predictRunId}; evaluation run ${evaluation.evaluationRunId}.`,
+          ],
+        });
+      }
+      return evaluation;
     });
     if (args.options.json === true) {
       ctx.print(JSON.stringify(report, null, 2));
@@ -71,6 +89,7 @@ export const evaluateCommand: Command = {
     }
     for (const line of formatEvaluation(report)) ctx.print(line);
     for (const problem of report.problems) ctx.warn(`warning: ${problem}`);
+    if (reportFile !== undefined) ctx.print(`report: ${resolve(ctx.io.cwd, reportFile)}`);
     ctx.print(`run ${report.evaluationRunId}`);
   },
 };

@@ -25,8 +25,13 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        input: { index: resolve(__dirname, 'src-main/app/main.ts') },
-        external: ['better-sqlite3', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+        // The job worker is a second entry: training runs in a child process the main process forks
+        // (src-main/jobs/executeRun.ts finds workerMain.js next to the bundled code).
+        input: {
+          index: resolve(__dirname, 'src-main/app/main.ts'),
+          workerMain: resolve(__dirname, 'src-main/jobs/workerMain.ts'),
+        },
+        external: ['better-sqlite3', 'sharp', '@tensorflow/tfjs', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
       },
     },
   },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  clampToRegion,
   applyAffine,
   chainAffine,
   flipPermutation,
@@ -126,5 +127,22 @@ describe('makeInputTransform', () => {
     expect(() => makeInputTransform({ imageWidth: 10, imageHeight: 10, size: 8, mode: 'fit' as never })).toThrow(
       /resize mode/,
     );
+  });
+});
+
+describe('clampToRegion', () => {
+  it('keeps inside points and pulls outside ones to the region edge', () => {
+    const region = { x: 10, y: 20, w: 100, h: 50 };
+    expect(clampToRegion(region, [50, 40])).toEqual([50, 40]);
+    expect(clampToRegion(region, [-5, 90])).toEqual([10, 70]);
+    expect(clampToRegion(region, [500, 0])).toEqual([110, 20]);
+  });
+
+  it('keeps a prediction that fell in the letterbox padding on the image', () => {
+    // 640x480 into 160: 20 px of padding above and below the content.
+    const t = makeInputTransform({ imageWidth: 640, imageHeight: 480, size: 160, mode: 'letterbox' });
+    const [x, y] = clampToRegion(t.region, toOriginalPoint(t, [80, 5]));
+    expect(x).toBeCloseTo(320, 6);
+    expect(y).toBe(0);
   });
 });

@@ -196,6 +196,17 @@ export function toOriginalPoint(t: InputTransform, p: Point): Point {
   return [(p[0] - t.padX) / t.scaleX + t.region.x, (p[1] - t.padY) / t.scaleY + t.region.y];
 }
 
+/**
+ * Keeps a point inside a region (a crop box or the whole image), so that a prediction whose peak
+ * fell in the letterbox padding still names a place on the image a person could accept.
+ */
+export function clampToRegion(region: CropBox, p: Point): Point {
+  return [
+    Math.min(Math.max(p[0], region.x), region.x + region.w),
+    Math.min(Math.max(p[1], region.y), region.y + region.h),
+  ];
+}
+
 export function toInputPoints(t: InputTransform, points: readonly MaybePoint[]): MaybePoint[] {
   return points.map((p) => (p === null ? null : toInputPoint(t, p)));
 }

@@ -2,7 +2,7 @@
 // image pipeline's BatchLoader), run through the model, and mapped back to ORIGINAL image pixels
 // through each image's input transform. Unreadable images are reported, not fatal.
 import type { Tensor4D } from '@tensorflow/tfjs';
-import { toOriginalPoint, type ResizeMode } from '../../src-shared/geometry.js';
+import { clampToRegion, toOriginalPoint, type ResizeMode } from '../../src-shared/geometry.js';
 import { BatchLoader } from './image/batchLoader.js';
 import type { ImageSource } from './image/preprocess.js';
 
@@ -78,7 +78,11 @@ export async function predictLandmarks(
       const points: PredictedPoint[] = [];
       for (let j = 0; j < k; j++) {
         const o = (row * k + j) * 2;
-        const [x, y] = toOriginalPoint(batch.transforms[row]!, [out.coords[o]!, out.coords[o + 1]!]);
+        const transform = batch.transforms[row]!;
+        const [x, y] = clampToRegion(
+          transform.region,
+          toOriginalPoint(transform, [out.coords[o]!, out.coords[o + 1]!]),
+        );
         points.push({ x, y, confidence: out.confidence[row * k + j]! });
       }
       predictions.push({ id: items[itemIndex]!.id, points });

@@ -15,6 +15,7 @@ import { createResNet, resnetStages } from './resnet.js';
 import type { RESNET_STAGES } from './resnet.js';
 import { createSmallNet, smallnetStages } from './smallnet.js';
 import type { SMALLNET_STAGES } from './smallnet.js';
+import type { FineTuneChoice } from '../../../src-shared/domain.js';
 
 export type ResNetArch = 'resnet18' | 'resnet50';
 export type BackboneConfig =
@@ -27,8 +28,7 @@ export type ResNetStage = (typeof RESNET_STAGES)[number];
 export type SmallNetStage = (typeof SMALLNET_STAGES)[number];
 
 /** How much of a backbone a head trains: nothing, only its last stage, or everything. */
-export const FINE_TUNE_MODES = ['none', 'last', 'all'] as const;
-export type FineTune = (typeof FINE_TUNE_MODES)[number];
+export type FineTune = FineTuneChoice;
 
 export interface StageInfo {
   /** Paper 000's names for ResNets (conv1, conv2_x .. conv5_x); conv1 .. conv6 for SmallNet. */

@@ -5,14 +5,16 @@
  * orientation) for the same wall-clock training budget; then training times of the `paper` head
  * and of ridge regression for 20 and 100 labels.
  *
- *   npm run bench:regressor -- [--budget 60] [--input-size 128] [--train 20] [--test 20]
- *                              [--threads N] [--no-torch] [--skip-paper] [--paper-steps N]
+ *   npm run bench:regressor -- [--budget 60] [--input-size 256] [--crop 128] [--train 20]
+ *                              [--test 20] [--threads N] [--no-torch] [--skip-paper] [--paper-steps N]
  *
+ * Both sides train on --crop x --crop crops of the letterboxed input around the object and
+ * predict on the whole input (HeatmapHeadConfig.trainCropSize; --crop 0 trains on the whole input).
  * Both sides calibrate: a few steps measure seconds per step, and the cosine schedule is laid
  * over the steps that fit in --budget seconds. Errors are mean pixel errors in ORIGINAL frame
  * pixels over labeled points, next to the mean-shape baseline's. The full comparison of the
  * issue (20 labeled frames, 10 CPU-minutes, 256 px input) is
- *   npm run bench:regressor -- --budget 600 --input-size 256
+ *   npm run bench:regressor -- --budget 600
  * (run it with the machine otherwise idle; it takes about 25 minutes).
  */
 import { spawnSync } from 'node:child_process';
@@ -35,7 +37,8 @@ import { trainPaperHead } from '../src-main/ml/train/trainPaperHead.js';
 const { values: args } = parseArgs({
   options: {
     budget: { type: 'string', default: '60' },
-    'input-size': { type: 'string', default: '128' },
+    'input-size': { type: 'string', default: '256' },
+    crop: { type: 'string', default: '128' },
     train: { type: 'string', default: '20' },
     test: { type: 'string', default: '20' },
     threads: { type: 'string' },
@@ -46,6 +49,8 @@ const { values: args } = parseArgs({
 });
 const budget = Number(args.budget);
 const inputSize = Number(args['input-size']);
+/** Training crop side (0: train on the whole input), as HeatmapHeadConfig.trainCropSize. */
+const trainCropSize = Number(args.crop) || null;
 const nTrain = Number(args.train);
 const nTest = Number(args.test);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,7 +96,7 @@ const calibration = await trainHeatmapHead({
   items: train,
   keypointCount: k,
   flipPairs: frames.flipPairs,
-  config: { inputSize, steps: calibrationSteps },
+  config: { inputSize, trainCropSize, steps: calibrationSteps },
 });
 const secondsPerStep = calibration.report.seconds / calibrationSteps;
 calibration.model.dispose();
@@ -106,7 +111,7 @@ const { model, report } = await trainHeatmapHead({
   items: train,
   keypointCount: k,
   flipPairs: frames.flipPairs,
-  config: { inputSize, steps },
+  config: { inputSize, trainCropSize, steps },
 });
 const cpu = process.cpuUsage(cpuStart);
 const predicted = await predictLandmarks(model, test);
@@ -146,6 +151,8 @@ if (!args['no-torch']) {
       String(nTest),
       '--input-size',
       String(inputSize),
+      '--crop',
+      String(trainCropSize ?? 0),
       '--budget',
       String(budget),
       '--threads',
@@ -171,7 +178,7 @@ if (!args['no-torch']) {
 }
 
 console.log(
-  `\nheatmap head, demo frames 640x480, ${nTrain} labeled / ${nTest} held out, input ${inputSize}, budget ${budget} s`,
+  `\nheatmap head, demo frames 640x480, ${nTrain} labeled / ${nTest} held out, input ${inputSize}, training crops ${trainCropSize ?? 'none'}, budget ${budget} s`,
 );
 console.log('| run | steps | train s | CPU s | images/s | pixel error | mean-shape baseline |');
 console.log('|---|---|---|---|---|---|---|');

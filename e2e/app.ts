@@ -45,9 +45,25 @@ export async function createProject(page: Page, projectDir: string): Promise<voi
   await page.getByRole('button', { name: 'Create project' }).click();
   const problems = page.getByTestId('scan-problems');
   await expect(problems).toContainText('broken.jpg');
+  await screenshot(page, 'scan-problems');
   await page.getByRole('button', { name: 'Continue to the project' }).click();
   // A new project has no keypoints: the schema editor comes first.
   await expect(page.getByRole('heading', { name: 'Keypoints' })).toBeVisible();
+}
+
+/** From the start screen to a new project `name` (a folder under the e2e root) with `keypoints`; returns its folder. */
+export async function newProject(page: Page, name: string, keypoints: string[]): Promise<string> {
+  const projectDir = join(e2eDirs().root, name);
+  await openStartScreen(page);
+  await createProject(page, projectDir);
+  await addKeypoints(page, keypoints);
+  return projectDir;
+}
+
+/** From the schema editor to the labeling screen; returns the id of the first image drawn. */
+export async function startLabeling(page: Page): Promise<string> {
+  await page.getByRole('button', { name: 'Start labeling' }).click();
+  return waitForDrawnImage(page);
 }
 
 export async function addKeypoints(page: Page, names: string[]): Promise<void> {

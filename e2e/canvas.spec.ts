@@ -1,30 +1,22 @@
 // Zoom and pan on the labeling canvas: the wheel zooms keeping the image point under the cursor,
 // dragging empty space pans without placing, Space+drag pans even over a point, F fits again.
-import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import {
-  addKeypoints,
   canvas,
   clickImagePoint,
-  createProject,
   currentView,
-  e2eDirs,
-  openStartScreen,
+  newProject,
   pagePoint,
+  startLabeling,
   storedAnnotations,
-  waitForDrawnImage,
-  watchPageHealth,
   type View,
+  watchPageHealth,
 } from './app.js';
 
 test('zoom at the cursor, pan by dragging, fit again', async ({ page }) => {
   const health = watchPageHealth(page);
-  const projectDir = join(e2eDirs().root, 'canvas-project');
-  await openStartScreen(page);
-  await createProject(page, projectDir);
-  await addKeypoints(page, ['nose', 'tail']);
-  await page.getByRole('button', { name: 'Start labeling' }).click();
-  await waitForDrawnImage(page);
+  const projectDir = await newProject(page, 'canvas-project', ['nose', 'tail']);
+  await startLabeling(page);
   const fitted = await currentView(page);
   const box = (await canvas(page).boundingBox())!;
   const imageUnder = (view: View, p: { x: number; y: number }) => ({

@@ -3,31 +3,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import {
-  addKeypoints,
-  clickImagePoint,
-  createProject,
-  e2eDirs,
-  openStartScreen,
-  waitForDrawnImage,
-  watchPageHealth,
-} from './app.js';
+import { clickImagePoint, e2eDirs, newProject, screenshot, startLabeling, watchPageHealth } from './app.js';
 
 test('export labels as COCO, reject a missing file, import the export back', async ({ page }) => {
   const health = watchPageHealth(page);
   const root = e2eDirs().root;
-  const projectDir = join(root, 'io-project');
   const exported = join(root, 'io-export.json');
-  await openStartScreen(page);
-  await createProject(page, projectDir);
-  await addKeypoints(page, ['left eye', 'right eye']);
-  await page.getByRole('button', { name: 'Start labeling' }).click();
-  await waitForDrawnImage(page);
+  await newProject(page, 'io-project', ['left eye', 'right eye']);
+  await startLabeling(page);
   await clickImagePoint(page, 195, 195);
   await clickImagePoint(page, 245, 195);
   await expect(page.getByTestId('image-progress')).toHaveText('2/2 keypoints');
 
   await page.getByRole('button', { name: 'Import / export' }).click();
+  await expect(page.getByRole('heading', { name: 'Export labels' })).toBeVisible();
+  await screenshot(page, 'import-export');
   await page.getByLabel('Format').last().selectOption('coco');
   await page.getByLabel('Write to').fill(exported);
   await page.getByRole('button', { name: 'Export', exact: true }).click();
@@ -45,5 +35,6 @@ test('export labels as COCO, reject a missing file, import the export back', asy
   await page.getByRole('button', { name: 'Import', exact: true }).click();
   await expect(page.getByTestId('import-report')).toContainText('Imported 2 points on 1 image.');
   await expect(page.getByTestId('io-error')).toHaveCount(0);
+  await screenshot(page, 'import-export-report');
   expect(health).toEqual([]);
 });

@@ -2,15 +2,13 @@
 // X marks it absent, O makes the next placement occluded, W/S change keypoint, Delete removes a
 // point, A/D change image, C copies the previous image's points. No mouse once the labeling
 // screen shows.
-import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import {
-  addKeypoints,
   canvas,
-  createProject,
   currentView,
-  e2eDirs,
-  openStartScreen,
+  newProject,
+  screenshot,
+  startLabeling,
   storedAnnotations,
   waitForDrawnImage,
   watchPageHealth,
@@ -18,12 +16,8 @@ import {
 
 test('label one image with the keyboard only', async ({ page }) => {
   const health = watchPageHealth(page);
-  const projectDir = join(e2eDirs().root, 'keyboard-project');
-  await openStartScreen(page);
-  await createProject(page, projectDir);
-  await addKeypoints(page, ['nose', 'left eye', 'right eye']);
-  await page.getByRole('button', { name: 'Start labeling' }).click();
-  const imageId = await waitForDrawnImage(page);
+  const projectDir = await newProject(page, 'keyboard-project', ['nose', 'left eye', 'right eye']);
+  const imageId = await startLabeling(page);
 
   // The crosshair starts at the centre of the view; steps are screen pixels (Shift: 40, plain: 4).
   const box = (await canvas(page).boundingBox())!;
@@ -71,6 +65,14 @@ test('label one image with the keyboard only', async ({ page }) => {
   await page.keyboard.press('a');
   await expect(canvas(page)).toHaveAttribute('data-drawn-image-id', imageId);
   await expect(item('right eye')).toHaveAttribute('data-state', 'occluded');
+
+  // ? shows the shortcut list over the canvas, Escape closes it.
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Labeling shortcuts' });
+  await expect(help).toContainText('Keyboard only');
+  await screenshot(page, 'help-overlay');
+  await page.keyboard.press('Escape');
+  await expect(help).toBeHidden();
 
   const stored = storedAnnotations(projectDir);
   expect(stored.filter((r) => String(r.image_id) === nextId)).toHaveLength(3);

@@ -4,12 +4,9 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import {
   addEdge,
-  addKeypoints,
   canvas,
   clickImagePoint,
-  createProject,
-  e2eDirs,
-  openStartScreen,
+  newProject,
   pagePoint,
   screenshot,
   storedAnnotations,
@@ -31,11 +28,7 @@ function featurePoints(i: number): Record<(typeof KEYPOINTS)[number], Point> {
 
 test('label three images with the mouse; drag, undo and redo persist across a reload', async ({ page }) => {
   const health = watchPageHealth(page);
-  const projectDir = join(e2eDirs().root, 'mouse-project');
-
-  await openStartScreen(page);
-  await createProject(page, projectDir);
-  await addKeypoints(page, [...KEYPOINTS]);
+  const projectDir = await newProject(page, 'mouse-project', [...KEYPOINTS]);
   await addEdge(page, 'left eye', 'right eye');
   await screenshot(page, 'schema-editor');
   await page.getByRole('button', { name: 'Start labeling' }).click();

@@ -6,11 +6,9 @@ import Database from 'better-sqlite3';
 import { expect, test } from '@playwright/test';
 import {
   addEdge,
-  addKeypoints,
   clickImagePoint,
-  createProject,
-  e2eDirs,
-  openStartScreen,
+  newProject,
+  screenshot,
   storedAnnotations,
   waitForDrawnImage,
   watchPageHealth,
@@ -39,10 +37,7 @@ function storedKeypoints(projectDir: string): KeypointRow[] {
 
 test('edit the keypoint schema; deleting a labeled keypoint asks first', async ({ page }) => {
   const health = watchPageHealth(page);
-  const projectDir = join(e2eDirs().root, 'schema-project');
-  await openStartScreen(page);
-  await createProject(page, projectDir);
-  await addKeypoints(page, ['left ear', 'right ear', 'tail']);
+  const projectDir = await newProject(page, 'schema-project', ['left ear', 'right ear', 'tail']);
   const names = page.getByLabel(/^Name of keypoint/);
   const nameValues = () => names.evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value));
 
@@ -88,6 +83,7 @@ test('edit the keypoint schema; deleting a labeled keypoint asks first', async (
   await page.getByRole('button', { name: 'Delete tail base' }).click();
   const dialog = page.getByRole('alertdialog');
   await expect(dialog).toContainText('"tail base" has 1 label on 1 image');
+  await screenshot(page, 'confirm-dialog');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await expect(dialog).toBeHidden();
   await expect.poll(nameValues).toEqual(['right ear', 'left ear', 'tail base']);

@@ -21,6 +21,7 @@ import {
   FINE_TUNE_CHOICES,
   IMAGE_FILTERS,
   IMPORT_FORMATS,
+  PRETRAIN_METHODS,
   RUN_KINDS,
   SPLITS,
   TRAIN_BACKBONES,
@@ -31,6 +32,12 @@ import {
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().trim().min(1).max(200);
 const path = z.string().min(1).max(4096);
+/** Seed of a random choice (split, label draw, initialisation): an integer in 0..2^31. */
+const seed = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31);
 const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'colour must be #rrggbb');
 /** Image coordinates; range against the image size is checked by the service. */
 const coord = z.number().finite().min(0).max(1e6);
@@ -93,12 +100,7 @@ export const apiRequests = {
       testFraction: z.number().min(0).max(1).optional(),
       testImages: z.array(path).max(10_000_000).optional(),
       valFraction: z.number().min(0).max(1).default(0),
-      seed: z
-        .number()
-        .int()
-        .min(0)
-        .max(2 ** 31)
-        .default(1),
+      seed: seed.default(1),
     })
     .strict(),
 
@@ -119,13 +121,31 @@ export const apiRequests = {
       fineTune: z.enum(FINE_TUNE_CHOICES).optional(),
       /** Labeled images to train on; default all labeled train images. */
       labels: z.number().int().min(1).max(1_000_000).optional(),
-      seed: z
-        .number()
-        .int()
-        .min(0)
-        .max(2 ** 31)
-        .default(1),
+      seed: seed.default(1),
       steps: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .strict(),
+  /**
+   * Pretrains a backbone without labels on the project's images or on `folder` (recursively);
+   * resolves when the run stops: its epochs or minutes budget, or runs.cancel (which checkpoints
+   * it: a cancelled pretraining run is resumable, not failed). `resume`: the id of a pretraining
+   * run to continue from its checkpoint (its other settings are kept; `minutes` budgets this
+   * session). Its id is what runs.train takes as `features`.
+   */
+  'runs.pretrain': z
+    .object({
+      method: z.enum(PRETRAIN_METHODS).default('moco'),
+      backbone: z.enum(TRAIN_BACKBONES).optional(),
+      /** Side of the square views, pixels; smaller images are upscaled. */
+      size: z.number().int().min(16).max(1024).optional(),
+      folder: z.string().min(1).optional(),
+      epochs: z.number().int().min(1).max(1_000_000).optional(),
+      minutes: z.number().positive().finite().optional(),
+      batch: z.number().int().min(2).max(65_536).optional(),
+      queue: z.number().int().min(2).max(1_000_000).optional(),
+      checkpointMinutes: z.number().positive().finite().optional(),
+      seed: seed.optional(),
+      resume: id.optional(),
     })
     .strict(),
   /** Predicts every usable image of a split ('all': every usable image) with a training run's model. */
@@ -168,6 +188,7 @@ export interface ApiResponses {
   'runs.list': RunRecord[];
   'runs.get': RunDetails;
   'runs.train': RunRecord;
+  'runs.pretrain': RunRecord;
   'runs.predict': RunRecord;
   'runs.evaluate': EvaluationReport;
   'runs.cancel': { cancelled: boolean };

@@ -168,8 +168,13 @@ export interface Prediction {
 export const TRAIN_HEADS = ['paper', 'heatmap'] as const;
 export type TrainHead = (typeof TRAIN_HEADS)[number];
 
+/** The product's backbones; smallnet (paper 004) is the small one for quick runs and tests. */
 export const TRAIN_BACKBONES = ['resnet18', 'resnet50', 'smallnet'] as const;
 export type TrainBackbone = (typeof TRAIN_BACKBONES)[number];
+
+/** Unsupervised pretraining methods (DESIGN "Methods"). */
+export const PRETRAIN_METHODS = ['moco'] as const;
+export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
 
 /** Which backbone stages a head trains: none (frozen features), the last used stage, or all. */
 export const FINE_TUNE_CHOICES = ['none', 'last', 'all'] as const;

@@ -28,6 +28,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 
 import numpy as np
@@ -36,28 +37,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from resnet import BasicBlock  # noqa: E402
+
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 
 # ---- network -------------------------------------------------------------------------------
-class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = None
-        if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return F.relu(y + (self.downsample(x) if self.downsample is not None else x))
-
-
 class HeatmapNet(nn.Module):
     def __init__(self, k, d=64):
         super().__init__()
@@ -115,15 +102,17 @@ def load(data_dir, names, size):
 
 
 # ---- augmentation --------------------------------------------------------------------------
-def sample_affine(rng, pts, visible, size, flip_perm):
-    """Input->augmented 3x3 matrix, flip flag. Mirrors trainHeatmapHead.ts sampleAugmentation."""
+def sample_affine(rng, pts, visible, in_size, size):
+    """Input->augmented 3x3 matrix, flip flag: rotation/scale/flip about the in_size letterbox's
+    centre, then the points' box anywhere in the size x size output (a training crop when
+    size < in_size). Mirrors trainHeatmapHead.ts sampleAugmentation."""
     flipped = rng.random() < 0.5
     s = math.exp(rng.uniform(math.log(0.8), math.log(1.25)))
     a = math.radians(rng.uniform(-180, 180))
-    c = size / 2
+    c = in_size / 2
     m = np.eye(3)
     if flipped:
-        m = np.array([[-1, 0, size], [0, 1, 0], [0, 0, 1.0]]) @ m
+        m = np.array([[-1, 0, in_size], [0, 1, 0], [0, 0, 1.0]]) @ m
     rot = np.array([[math.cos(a) * s, -math.sin(a) * s, 0], [math.sin(a) * s, math.cos(a) * s, 0], [0, 0, 1]])
     m = np.array([[1, 0, c], [0, 1, c], [0, 0, 1.0]]) @ rot @ np.array([[1, 0, -c], [0, 1, -c], [0, 0, 1.0]]) @ m
     moved = (m[:2, :2] @ pts[visible].T).T + m[:2, 2] if visible.any() else np.zeros((0, 2))
@@ -133,31 +122,30 @@ def sample_affine(rng, pts, visible, size, flip_perm):
             shift.append(0.0)
             continue
         lo, hi = moved[:, axis].min(), moved[:, axis].max()
-        shift.append(rng.uniform(1 - lo, size - 1 - hi) if hi - lo < size - 2 else size / 2 - (lo + hi) / 2)
+        shift.append(rng.uniform(1 - lo, size - 1 - hi) if hi - lo < size - 2 else rng.uniform(1 - hi, size - 1 - lo))
     m = np.array([[1, 0, shift[0]], [0, 1, shift[1]], [0, 0, 1.0]]) @ m
     return m, flipped
 
 
 def warp(images, mats, size):
-    """Warps [B,3,S,S] by input->output pixel matrices (bilinear, zeros outside)."""
-    thetas = []
-    for m in mats:
-        inv = np.linalg.inv(m)  # output pixel -> input pixel
-        # normalised coords (align_corners=False): x_pix = (x_n + 1) * S / 2
-        n = np.array([[size / 2, 0, size / 2], [0, size / 2, size / 2], [0, 0, 1]])
-        t = np.linalg.inv(n) @ inv @ n
-        thetas.append(t[:2])
+    """Warps [B,3,S,S] into [B,3,size,size] by input->output pixel matrices (bilinear, zeros outside)."""
+    # normalised coords (align_corners=False): x_pix = (x_n + 1) * S / 2
+    def norm(side):
+        return np.array([[side / 2, 0, side / 2], [0, side / 2, side / 2], [0, 0, 1]])
+
+    thetas = [(np.linalg.inv(norm(images.shape[-1])) @ np.linalg.inv(m) @ norm(size))[:2] for m in mats]
     theta = torch.tensor(np.stack(thetas), dtype=torch.float32)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    grid = F.affine_grid(theta, [images.shape[0], images.shape[1], size, size], align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def make_batch(rng, examples, idx, size, cells, sigma, flip_perm):
+def make_batch(rng, examples, idx, in_size, size, sigma, flip_perm):
     imgs, mats, targets, masks = [], [], [], []
     k = len(flip_perm)
+    cells = math.ceil(size / 4)
     for i in idx:
         e = examples[i]
-        m, flipped = sample_affine(rng, e["pts"], e["visible"], size, flip_perm)
+        m, flipped = sample_affine(rng, e["pts"], e["visible"], in_size, size)
         pts = (m[:2, :2] @ e["pts"].T).T + m[:2, 2]
         vis = e["visible"].copy()
         if flipped:
@@ -223,6 +211,7 @@ def main():
     ap.add_argument("--train", type=int, default=20)
     ap.add_argument("--test", type=int, default=40)
     ap.add_argument("--input-size", type=int, default=256)
+    ap.add_argument("--crop", type=int, default=128, help="training crop side (0: the whole input)")
     ap.add_argument("--budget", type=float, default=60, help="training wall-clock seconds")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -239,7 +228,7 @@ def main():
     for p, q in labels.get("flipPairs", []):
         flip_perm[p], flip_perm[q] = q, p
     flip_perm = np.array(flip_perm)
-    cells = math.ceil(a.input_size / 4)
+    crop = min(a.crop or a.input_size, a.input_size)
     net = HeatmapNet(k)
     decay = [p for p in net.parameters() if p.dim() == 4]
     rest = [p for p in net.parameters() if p.dim() != 4]
@@ -255,7 +244,7 @@ def main():
         idx, order = order[: a.batch], order[a.batch :]
         for g in opt.param_groups:
             g["lr"] = 0.5 * 1e-3 * (1 + math.cos(math.pi * step / max(1, steps)))
-        x, t, m = make_batch(rng, train, idx, a.input_size, cells, 1.5, flip_perm)
+        x, t, m = make_batch(rng, train, idx, a.input_size, crop, 1.5, flip_perm)
         loss = spatial_ce_loss(net(x), t, m)
         opt.zero_grad()
         loss.backward()

@@ -14,12 +14,9 @@ Prints one JSON line: {"torch": version, "threads": n, "batch": b, "steps": [wal
 
 Usage: python3 bench/pytorch/moco_step.py --batch 32 --size 96 --steps 5 --warmup 2
 """
-import argparse
 import copy
-import json
 import os
 import sys
-import time
 
 import torch
 import torch.nn as nn
@@ -27,6 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from resnet import ResNet  # noqa: E402
+from step_timing import parse_step_args, print_step_report, time_steps  # noqa: E402
 
 
 class Encoder(nn.Module):
@@ -45,18 +43,11 @@ class Encoder(nn.Module):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--batch', type=int, default=32)
-    p.add_argument('--size', type=int, default=96)
-    p.add_argument('--queue', type=int, default=4096)
-    p.add_argument('--splits', type=int, default=4)
-    p.add_argument('--steps', type=int, default=5)
-    p.add_argument('--warmup', type=int, default=2)
-    p.add_argument('--threads', type=int, default=0, help='0: torch default')
-    args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    def add_moco_arguments(p):
+        p.add_argument('--queue', type=int, default=4096)
+        p.add_argument('--splits', type=int, default=4)
+
+    args = parse_step_args(add_moco_arguments)
     query = Encoder()
     key = copy.deepcopy(query)
     for param in key.parameters():
@@ -93,16 +84,8 @@ def main():
             pointer = (pointer + args.batch) % args.queue
         return loss.item()
 
-    for _ in range(args.warmup):
-        step()
-    times, cpu, loss = [], [], None
-    for _ in range(args.steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        loss = step()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'batch': args.batch,
-                      'steps': times, 'cpu': cpu, 'loss': loss}))
+    times, cpu, loss = time_steps(step, args.warmup, args.steps)
+    print_step_report(args.batch, times, cpu, loss=loss)
 
 
 if __name__ == '__main__':

@@ -5,6 +5,20 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def projection(cin, cout, stride):
+    """torchvision's `downsample` shortcut: strided 1x1 conv + batch norm where a block changes
+    the shape, None (identity) where it does not. Built after the block's own layers, so that the
+    parameter order (and seeded initialisation) stays torchvision's."""
+    if stride == 1 and cin == cout:
+        return None
+    return nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+
+def join(x, y, downsample):
+    """The block output: ReLU of the residual branch y plus the shortcut of the input x."""
+    return F.relu(y + (downsample(x) if downsample is not None else x))
+
+
 class BasicBlock(nn.Module):
     expansion = 1
 
@@ -14,14 +28,12 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(width)
         self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(width)
-        self.downsample = None
-        if stride != 1 or cin != width:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, width, 1, stride, bias=False), nn.BatchNorm2d(width))
+        self.downsample = projection(cin, width, stride)
 
     def forward(self, x):
         y = F.relu(self.bn1(self.conv1(x)))
         y = self.bn2(self.conv2(y))
-        return F.relu(y + (self.downsample(x) if self.downsample is not None else x))
+        return join(x, y, self.downsample)
 
 
 class Bottleneck(nn.Module):
@@ -36,15 +48,13 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out)
-        self.downsample = None
-        if stride != 1 or cin != out:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+        self.downsample = projection(cin, out, stride)
 
     def forward(self, x):
         y = F.relu(self.bn1(self.conv1(x)))
         y = F.relu(self.bn2(self.conv2(y)))
         y = self.bn3(self.conv3(y))
-        return F.relu(y + (self.downsample(x) if self.downsample is not None else x))
+        return join(x, y, self.downsample)
 
 
 SPECS = {'resnet18': (BasicBlock, [2, 2, 2, 2]), 'resnet50': (Bottleneck, [3, 4, 6, 3])}

@@ -7,10 +7,6 @@ global average pool + linear 512->10 + softmax cross-entropy on random labels, S
 
 Usage: python3 bench/pytorch/train_step.py --batch 32 --steps 5 --warmup 2 [--threads N]
 """
-import argparse
-import json
-import time
-
 import os
 import sys
 
@@ -20,6 +16,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from resnet import ResNet  # noqa: E402
+from step_timing import parse_step_args, print_step_report, time_steps  # noqa: E402
 
 
 class Classifier(nn.Module):
@@ -35,16 +32,7 @@ class Classifier(nn.Module):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--batch', type=int, default=32)
-    p.add_argument('--size', type=int, default=96)
-    p.add_argument('--steps', type=int, default=5)
-    p.add_argument('--warmup', type=int, default=2)
-    p.add_argument('--threads', type=int, default=0, help='0: torch default')
-    args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    args = parse_step_args()
     model = Classifier()
     x = torch.randn(args.batch, 3, args.size, args.size)
     labels = torch.randint(0, 10, (args.batch,))
@@ -58,15 +46,8 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(args.warmup):
-        step()
-    times, cpu = [], []
-    for _ in range(args.steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        step()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'batch': args.batch, 'steps': times, 'cpu': cpu}))
+    times, cpu, _ = time_steps(step, args.warmup, args.steps)
+    print_step_report(args.batch, times, cpu)
 
 
 if __name__ == '__main__':

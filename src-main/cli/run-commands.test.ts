@@ -151,4 +151,21 @@ describe('run commands', { timeout: 300_000 }, () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--out .*mine is not empty and not an earlier demo/);
   });
+
+  it('demo --quick pretrains, trains on random-init and on pretrained features, and reports them side by side', async () => {
+    const run = await cli('demo', '--quick', '--regime', 'frame', '--out', 'quick-demo');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Pretrained MoCo \(resnet18, 64 px views\) on 40 unlabeled images .*: run 1\n/);
+    expect(run.stdout).toMatch(/Trained the heatmap head on random-init features .*: run 2\n/);
+    expect(run.stdout).toMatch(/Trained the heatmap head on pretrained features \(run 1\) .*: run \d+\n/);
+    const summary = run.stdout.slice(run.stdout.indexOf('== Demo finished'));
+    expect(summary).toMatch(/frame: held-out pixel error \(PCK\) against the mean-shape baseline's \d+\.\d\d/);
+    expect(summary).toMatch(/ {2}random-init features: \d+\.\d\d \(\d+% of the baseline\), PCK/);
+    expect(summary).toMatch(/ {2}pretrained features \(run 1\): \d+\.\d\d \(\d+% of the baseline\), PCK/);
+    const html = readFileSync(join(root, 'quick-demo', 'frame', 'report.html'), 'utf8');
+    expect(html).toContain('<th>pretrained features (run 1)</th>');
+    expect(html).toContain('<th>random-init features</th>');
+    expect(html).toContain('pretraining loss (InfoNCE)');
+    expect(html).toContain('chance ln(queue+1)');
+  }, 600_000);
 });

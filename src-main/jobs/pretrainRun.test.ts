@@ -6,11 +6,17 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../src-shared/api.js';
 import type { ProgressEvent } from '../../src-shared/domain.js';
 import { buildBackbone } from './kinds/landmarkModel.js';
 import { readWeights } from '../ml/weights.js';
-import { databaseSnapshot, testServices, workspace, writePng, type Workspace } from '../services/testing/fixtures.js';
+import {
+  apiError,
+  databaseSnapshot,
+  testServices,
+  workspace,
+  writePng,
+  type Workspace,
+} from '../services/testing/fixtures.js';
 import { ProjectStore } from '../store/projectStore.js';
 import { cancelRun } from './activeRuns.js';
 import { preparePretraining, runPretraining, type PretrainRequest } from './pretrainRun.js';
@@ -36,15 +42,6 @@ async function pretrain(req: PretrainRequest, onProgress?: (e: ProgressEvent, ru
   const prepared = await preparePretraining(store, req);
   let runId = 0;
   return runPretraining(store, prepared, { onRun: (id) => (runId = id), onProgress: (e) => onProgress?.(e, runId) });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
 }
 
 /** Loss steps of a run: must be exactly 0..n-1 (no gap, no duplicate). */
@@ -125,7 +122,7 @@ describe('budget, checkpoint and resume', () => {
     expect(checkpointStep(checkpointDir)).toBe(16);
     expect(store.runs.require(1)).toMatchObject({ status: 'done', checkpointPath: 'run-1', error: null });
     // Resuming a run that trained all its epochs says so.
-    expect((await rejection(pretrain({ method: 'moco', resume: 1 }))).message).toMatch(/already trained its 8 epochs/);
+    expect((await apiError(pretrain({ method: 'moco', resume: 1 }))).message).toMatch(/already trained its 8 epochs/);
     expect(databaseSnapshot(ws.projectDir)).toEqual(labelsBefore);
   }, 90_000);
 
@@ -190,7 +187,7 @@ describe('bad input', () => {
     const runsBefore = store.runs.list().length;
     const empty = path.join(ws.dir, 'empty');
     mkdirSync(empty);
-    expect((await rejection(pretrain({ ...SMALL, folder: empty }))).message).toMatch(
+    expect((await apiError(pretrain({ ...SMALL, folder: empty }))).message).toMatch(
       /No usable images in the folder .*empty \(looked for .*\.png/,
     );
 
@@ -198,16 +195,16 @@ describe('bad input', () => {
     mkdirSync(junk);
     writeFileSync(path.join(junk, 'notes.txt'), 'not an image');
     writeFileSync(path.join(junk, 'fake.png'), 'not a png either');
-    expect((await rejection(pretrain({ ...SMALL, folder: junk }))).message).toMatch(
+    expect((await apiError(pretrain({ ...SMALL, folder: junk }))).message).toMatch(
       /No usable images .*1 file\(s\) could not be read: fake\.png/,
     );
 
     const one = path.join(ws.dir, 'one');
     await writePng(path.join(one, 'a.png'), 40, 40);
-    expect((await rejection(pretrain({ ...SMALL, folder: one }))).message).toMatch(
+    expect((await apiError(pretrain({ ...SMALL, folder: one }))).message).toMatch(
       /MoCo needs at least 2 images .* the folder has 1/,
     );
-    expect((await rejection(pretrain({ ...SMALL, batch: 64 }))).message).toMatch(
+    expect((await apiError(pretrain({ ...SMALL, batch: 64 }))).message).toMatch(
       /batch size 64 is larger than the 16 images/,
     );
     expect(store.runs.list()).toHaveLength(runsBefore);
@@ -231,30 +228,54 @@ describe('bad input', () => {
   }, 60_000);
 
   it('a budget of zero, and resuming a run of another kind, method or backbone, are refused', async () => {
-    expect((await rejection(pretrain({ ...SMALL, epochs: 0 }))).message).toMatch(
+    expect((await apiError(pretrain({ ...SMALL, epochs: 0 }))).message).toMatch(
       /budget of 0 epochs cannot train anything/,
     );
-    expect((await rejection(pretrain({ ...SMALL, minutes: 0 }))).message).toMatch(/budget of 0 minutes/);
+    expect((await apiError(pretrain({ ...SMALL, minutes: 0 }))).message).toMatch(/budget of 0 minutes/);
     const train = store.runs.create({ kind: 'train', method: 'heatmap', config: {} });
-    expect((await rejection(pretrain({ method: 'moco', resume: train.id }))).message).toMatch(
+    expect((await apiError(pretrain({ method: 'moco', resume: train.id }))).message).toMatch(
       `Run ${train.id} is a training run, not a pretraining run`,
     );
     const byol = store.runs.create({ kind: 'pretrain', method: 'byol', config: { backbone: 'resnet18' } });
-    expect((await rejection(pretrain({ method: 'moco', resume: byol.id }))).message).toMatch(
+    expect((await apiError(pretrain({ method: 'moco', resume: byol.id }))).message).toMatch(
       `Run ${byol.id} is a byol pretraining run; it cannot be resumed with --method moco`,
     );
     const moco = store.runs.list().find((r) => r.kind === 'pretrain' && r.method === 'moco')!;
-    expect((await rejection(pretrain({ method: 'moco', resume: moco.id, backbone: 'resnet50' }))).message).toMatch(
+    expect((await apiError(pretrain({ method: 'moco', resume: moco.id, backbone: 'resnet50' }))).message).toMatch(
       /pretrains a smallnet backbone; it cannot be resumed with --backbone resnet50/,
     );
-    expect((await rejection(pretrain({ method: 'moco', resume: moco.id, batch: 4 }))).message).toMatch(
+    expect((await apiError(pretrain({ method: 'moco', resume: moco.id, batch: 4 }))).message).toMatch(
       /--batch cannot change when resuming/,
     );
-    expect((await rejection(pretrain({ method: 'moco', resume: 999 }))).code).toBe('not_found');
+    expect((await apiError(pretrain({ method: 'moco', resume: 999 }))).code).toBe('not_found');
     const fresh = store.runs.create({ kind: 'pretrain', method: 'moco', config: { backbone: 'smallnet' } });
     store.runs.finish(fresh.id, 'failed', { error: 'x' });
-    expect((await rejection(pretrain({ method: 'moco', resume: fresh.id }))).message).toMatch(
+    expect((await apiError(pretrain({ method: 'moco', resume: fresh.id }))).message).toMatch(
       /never wrote a checkpoint/,
     );
   });
+});
+
+describe('runs.pretrain (the API method the app and the demo call)', () => {
+  it('validates the payload, pretrains, and returns the finished run', async () => {
+    const t = testServices();
+    try {
+      await t.call('project.open', { projectDir: ws.projectDir });
+      const runsBefore = store.runs.list().length;
+      await expect(t.callRaw('runs.pretrain', { method: 'simclr' })).rejects.toMatchObject({ code: 'invalid' });
+      await expect(t.callRaw('runs.pretrain', { minutes: -1 })).rejects.toMatchObject({ code: 'invalid' });
+      await expect(t.callRaw('runs.pretrain', { epochs: 1, learningRate: 1 })).rejects.toMatchObject({
+        code: 'invalid',
+      });
+      expect(store.runs.list()).toHaveLength(runsBefore);
+
+      const run = await t.call('runs.pretrain', { backbone: 'smallnet', size: 32, batch: 8, queue: 16, epochs: 1 });
+      expect(run).toMatchObject({ kind: 'pretrain', method: 'moco', status: 'done' });
+      expect(run.config).toMatchObject({ backbone: 'smallnet', inputSize: 32, batchSize: 8, queueSize: 16 });
+      expect(run.checkpointPath).toBeTruthy();
+      expect(lossSteps(run.id)).toEqual([0, 1]);
+    } finally {
+      t.services.close();
+    }
+  }, 60_000);
 });

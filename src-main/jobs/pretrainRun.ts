@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../../src-shared/api.js';
-import type { RunRecord } from '../../src-shared/domain.js';
+import type { PretrainMethod, RunRecord, TrainBackbone } from '../../src-shared/domain.js';
 import type { BackboneConfig } from '../ml/backbones/index.js';
 import { resolveMocoConfig, type MocoConfig } from '../ml/pretrain/mocoConfig.js';
 import { IMAGE_EXTENSIONS } from '../services/imageDecode.js';
@@ -18,12 +18,6 @@ import { itemsOfSplit, jobImage, allItems } from './projectData.js';
 import { aRunOfKind } from './runNames.js';
 import { modelFolder } from './trainRun.js';
 
-export const PRETRAIN_METHODS = ['moco'] as const;
-export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
-/** The product's backbones; smallnet (paper 004) is the small one for quick runs and tests. */
-export const PRETRAIN_BACKBONES = ['resnet18', 'resnet50', 'smallnet'] as const;
-export type PretrainBackbone = (typeof PRETRAIN_BACKBONES)[number];
-
 /** Defaults when the user gives no budget: the cosine schedule needs a horizon in epochs. */
 export const PRETRAIN_DEFAULTS = { epochs: 100, checkpointMinutes: 2, seed: 1 } as const;
 /** SmallNet's last stage width when pretrained (its K-landmark output is replaced by the heads). */
@@ -31,7 +25,7 @@ const SMALLNET_PRETRAIN_CHANNELS = 64;
 
 export interface PretrainRequest {
   method: PretrainMethod;
-  backbone?: PretrainBackbone;
+  backbone?: TrainBackbone;
   /** Network input side (views), px. */
   size?: number;
   /** A folder of images (recursive) instead of the project's images. */
@@ -60,7 +54,7 @@ export interface PreparedPretraining {
   messages: string[];
 }
 
-function backboneConfig(arch: PretrainBackbone): BackboneConfig {
+function backboneConfig(arch: TrainBackbone): BackboneConfig {
   return arch === 'smallnet' ? { arch, outChannels: SMALLNET_PRETRAIN_CHANNELS } : { arch };
 }
 

@@ -1,7 +1,8 @@
-// A self-contained HTML report of an evaluation: metrics against the mean-shape baseline, an
-// error-per-keypoint bar chart and the loss curve as inline SVG, the backend and timings, and a
-// grid of held-out images (JPEG data URIs, zoomed on the labeled object) with the predicted
-// points (filled, keypoint colour) joined to the true ones (rings). One file, no network.
+// A self-contained HTML report of an evaluation: metrics against the mean-shape baseline (and
+// other models evaluated on the same split, side by side), an error-per-keypoint bar chart and
+// the loss curves as inline SVG, the backend and timings, and a grid of held-out images (JPEG
+// data URIs, zoomed on the labeled object) with the predicted points (filled, keypoint colour)
+// joined to the true ones (rings). One file, no network.
 import sharp from 'sharp';
 import type { CropBox, EvaluationReport } from '../../src-shared/domain.js';
 import type { TruthPoint } from '../../src-shared/metrics.js';
@@ -22,6 +23,12 @@ export interface ReportInput {
   /** Lines under the title (dataset, command, configuration). */
   notes: string[];
   evaluation: EvaluationReport;
+  /** What `evaluation` is, when other models are compared with it (e.g. "pretrained features"). */
+  label?: string;
+  /** Other models scored on the same split, shown beside it in the table and the chart. */
+  compared?: { label: string; evaluation: EvaluationReport }[];
+  /** The loss curve of the pretraining run behind the model, with its chance level. */
+  pretraining?: { loss: { step: number; value: number }[]; chance: number | null };
   keypoints: { name: string; color: string }[];
   /** Skeleton edges as keypoint index pairs. */
   edges: [number, number][];
@@ -115,44 +122,61 @@ async function imageTile(image: ReportImage, input: ReportInput): Promise<string
   return `<figure class="tile"><svg width="${TILE}" height="${h}" viewBox="${r.x} ${r.y} ${r.w} ${r.h}">${parts.join('')}</svg><figcaption>${caption}</figcaption></figure>`;
 }
 
-/** Horizontal bars per keypoint: model vs baseline mean pixel error. */
+/** Colours of compared models' bars (the report's model keeps its keypoint colours). */
+const COMPARED_COLORS = ['#6b7280', '#a16207', '#7c3aed'];
+const BASELINE_COLOR = '#c8c8c8';
+
+/** Horizontal bars per keypoint: mean pixel error of the model, compared models and the baseline. */
 function errorChart(input: ReportInput): string {
-  const { model, baseline } = input.evaluation;
-  const rows = input.keypoints.map((kp) => ({
-    ...kp,
-    model: model.perKeypoint[kp.name]?.pixelError ?? null,
-    baseline: baseline.perKeypoint[kp.name]?.pixelError ?? null,
-  }));
-  const max = Math.max(1e-9, ...rows.flatMap((r) => [r.model ?? 0, r.baseline ?? 0]));
+  const series = [
+    { label: input.label ?? 'model', stats: input.evaluation.model, color: (kp: { color: string }) => kp.color },
+    ...(input.compared ?? []).map((c, i) => ({
+      label: c.label,
+      stats: c.evaluation.model,
+      color: () => COMPARED_COLORS[i % COMPARED_COLORS.length]!,
+    })),
+    { label: 'mean-shape baseline', stats: input.evaluation.baseline, color: () => BASELINE_COLOR },
+  ];
+  const value = (stats: EvaluationReport['model'], name: string) => stats.perKeypoint[name]?.pixelError ?? null;
+  const max = Math.max(1e-9, ...input.keypoints.flatMap((kp) => series.map((s) => value(s.stats, kp.name) ?? 0)));
   const label = 120;
   const width = 540;
   const bar = 9;
-  const rowH = 2 * bar + 8;
+  const rowH = series.length * (bar + 1) + 7;
   const scale = (v: number) => ((width - label - 60) * v) / max;
-  const body = rows.map((r, i) => {
-    const y = 22 + i * rowH;
-    const m =
-      r.model === null
+  const body = input.keypoints.map((kp, i) => {
+    const y = 38 + i * rowH;
+    const bars = series.map((s, j) => {
+      const v = value(s.stats, kp.name);
+      const top = y + j * (bar + 1);
+      return v === null
         ? ''
-        : `<rect x="${label}" y="${y}" width="${scale(r.model)}" height="${bar}" fill="${r.color}"/><text x="${label + scale(r.model) + 4}" y="${y + bar - 1}">${r.model.toFixed(1)}</text>`;
-    const b =
-      r.baseline === null
-        ? ''
-        : `<rect x="${label}" y="${y + bar + 1}" width="${scale(r.baseline)}" height="${bar}" fill="#b8b8b8"/><text x="${label + scale(r.baseline) + 4}" y="${y + 2 * bar}" fill="#777">${r.baseline.toFixed(1)}</text>`;
-    return `<text x="${label - 6}" y="${y + bar + 3}" text-anchor="end">${esc(r.name)}</text>${m}${b}`;
+        : `<rect x="${label}" y="${top}" width="${scale(v)}" height="${bar}" fill="${s.color(kp)}"/><text x="${label + scale(v) + 4}" y="${top + bar - 1}">${v.toFixed(1)}</text>`;
+    });
+    return `<text x="${label - 6}" y="${y + (series.length * (bar + 1)) / 2 + 3}" text-anchor="end">${esc(kp.name)}</text>${bars.join('')}`;
   });
-  const height = 30 + rows.length * rowH;
+  const height = 46 + input.keypoints.length * rowH;
+  // Legend: one swatch per series (the model's bars take each keypoint's colour).
+  const legend = series.map((s, j) => {
+    const x = 4 + j * 150;
+    const fill = j === 0 ? (input.keypoints[0]?.color ?? '#2563eb') : s.color({ color: '' });
+    return `<rect x="${x}" y="20" width="9" height="9" fill="${fill}"/><text x="${x + 13}" y="28">${esc(s.label)}</text>`;
+  });
   return `<svg class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11">
-<text x="4" y="12" font-weight="600">mean pixel error per keypoint: model (colour), mean-shape baseline (grey)</text>${body.join('')}</svg>`;
+<text x="4" y="12" font-weight="600">mean pixel error per keypoint (bars top to bottom as in the legend)</text>${legend.join('')}${body.join('')}</svg>`;
 }
 
-/** Loss against step; log scale when the loss spans more than a decade. */
-function lossChart(loss: ReportInput['loss']): string {
+/** Loss against step, with an optional reference line; log scale when it spans more than a decade. */
+function lossChart(
+  loss: ReportInput['loss'],
+  title = 'training loss',
+  reference?: { value: number; label: string },
+): string {
   const width = 540;
   const height = 220;
   const pad = { l: 52, r: 12, t: 20, b: 28 };
   if (loss.length < 2) return '<p>No loss curve was recorded.</p>';
-  const values = loss.map((p) => p.value);
+  const values = [...loss.map((p) => p.value), ...(reference ? [reference.value] : [])];
   const lo = Math.min(...values);
   const hi = Math.max(...values);
   const log = lo > 0 && hi / lo > 10;
@@ -169,17 +193,25 @@ function lossChart(loss: ReportInput['loss']): string {
         `<line x1="${pad.l - 4}" x2="${width - pad.r}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/><text x="${pad.l - 6}" y="${y(v) + 4}" text-anchor="end">${v.toPrecision(2)}</text>`,
     )
     .join('');
+  const line = reference
+    ? `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(reference.value)}" y2="${y(reference.value)}" stroke="#dc2626" stroke-dasharray="4 3"/><text x="${width - pad.r}" y="${y(reference.value) - 4}" text-anchor="end" fill="#dc2626">${esc(reference.label)}</text>`
+    : '';
   return `<svg class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11">
-<text x="${pad.l}" y="12" font-weight="600">training loss${log ? ' (log scale)' : ''}</text>${ticks}
+<text x="${pad.l}" y="12" font-weight="600">${esc(title)}${log ? ' (log scale)' : ''}</text>${ticks}${line}
 <polyline points="${points}" fill="none" stroke="#2563eb" stroke-width="1.5"/>
 <text x="${pad.l}" y="${height - 8}">step ${xlo}</text><text x="${width - pad.r}" y="${height - 8}" text-anchor="end">step ${xhi}</text></svg>`;
 }
 
-function metricsTable(e: EvaluationReport): string {
+function metricsTable(input: ReportInput): string {
+  const e = input.evaluation;
   const row = (label: string, s: EvaluationReport['model']) =>
-    `<tr><th>${label}</th><td>${fmt(s.pixelError, 2)}</td><td>${fmt(s.nme, 2)}</td><td>${fmt(s.pck, 3)}</td></tr>`;
+    `<tr><th>${esc(label)}</th><td>${fmt(s.pixelError, 2)}</td><td>${fmt(s.nme, 2)}</td><td>${fmt(s.pck, 3)}</td></tr>`;
+  const models = [
+    row(input.label ?? 'model', e.model),
+    ...(input.compared ?? []).map((c) => row(c.label, c.evaluation.model)),
+  ];
   return `<table class="metrics"><thead><tr><th></th><th>pixel error</th><th>NME (%)</th><th>PCK@${e.pckAlpha}</th></tr></thead>
-<tbody>${row('model', e.model)}${row('mean-shape baseline', e.baseline)}</tbody></table>
+<tbody>${models.join('')}${row('mean-shape baseline', e.baseline)}</tbody></table>
 <p class="small">${e.images} held-out ${esc(e.split)} images, ${e.points} labeled points. NME is normalised by ${e.normalisation === 'pair' ? 'the distance of the normalisation pair' : 'the diagonal of the labeled points\u2019 box'}; PCK counts visible points within ${e.pckAlpha} \u00d7 the longer image side.</p>`;
 }
 
@@ -217,8 +249,18 @@ code{font-size:12px;background:#f3f4f6;padding:1px 4px;border-radius:3px}
 <h1>${esc(input.title)}</h1>
 ${input.notes.map((n) => `<p class="notes">${esc(n)}</p>`).join('\n')}
 <h2>Held-out accuracy</h2>
-${metricsTable(e)}
-<div class="charts">${errorChart(input)}${lossChart(input.loss)}</div>
+${metricsTable(input)}
+<div class="charts">${errorChart(input)}${lossChart(input.loss)}${
+    input.pretraining
+      ? lossChart(
+          input.pretraining.loss,
+          'pretraining loss (InfoNCE)',
+          input.pretraining.chance === null
+            ? undefined
+            : { value: input.pretraining.chance, label: 'chance ln(queue+1)' },
+        )
+      : ''
+  }</div>
 <h2>Compute</h2>
 <p>Backend: <code>${esc(e.backend ?? 'unknown')}</code><br>${esc(timing.join(' · '))}</p>
 <h2>Held-out images (${input.images.length} of ${e.images})</h2>

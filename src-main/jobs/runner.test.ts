@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { JobCancelledError, JobFailedError, runJob } from './runner.js';
 import type { JobProgress } from './protocol.js';
 
@@ -42,6 +42,21 @@ describe('runJob', () => {
     const error = await runJob(entry, 'dies', {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JobFailedError);
     expect((error as Error).message).toMatch(/killed by SIGKILL[\s\S]*about to die/);
+  });
+
+  it("leaves TensorFlow's unhideable start-up notices out of what the child printed", async () => {
+    const forwarded: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((text) => {
+      forwarded.push(String(text));
+      return true;
+    });
+    try {
+      const error = await runJob(entry, 'noisyDies', {}).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/killed by SIGKILL before finishing:\ndisk almost full$/);
+    } finally {
+      write.mockRestore();
+    }
+    expect(forwarded.join('')).toBe('disk almost full\n');
   });
 
   it('rejects an unknown job kind clearly', async () => {

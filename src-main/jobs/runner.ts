@@ -5,6 +5,7 @@ import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { JobProgress, ParentMessage, WorkerMessage } from './protocol.js';
+import { filterLines, TENSORFLOW_NOTICES } from './workerStderr.js';
 
 export class JobFailedError extends Error {
   constructor(
@@ -62,10 +63,13 @@ export function runJob(
       serialization: 'advanced',
     });
     let stderrTail = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      process.stderr.write(chunk);
-      stderrTail = (stderrTail + chunk.toString()).slice(-4000);
+    const stderr = filterLines(TENSORFLOW_NOTICES, (text) => {
+      process.stderr.write(text);
+      stderrTail = (stderrTail + text).slice(-4000);
     });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (text: string) => stderr.push(text));
+    child.stderr?.on('end', () => stderr.flush());
 
     let backend = 'unknown';
     let outcome: { ok: true; result: unknown } | { ok: false; error: Error } | null = null;
@@ -108,6 +112,7 @@ export function runJob(
     });
     child.on('exit', (code, signal) => {
       clearTimeout(killTimer);
+      stderr.flush();
       handlers.signal?.removeEventListener('abort', cancel);
       if (cancelled && (!outcome || !outcome.ok)) return reject(new JobCancelledError());
       if (outcome?.ok) return resolve({ result: outcome.result, backend });

@@ -5,10 +5,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../src-shared/api.js';
 import type { ProgressEvent, RunRecord } from '../../src-shared/domain.js';
 import { createDemoProject } from '../cli/commands/demo.js';
-import { databaseSnapshot, testServices, workspace, type Workspace } from '../services/testing/fixtures.js';
+import { apiError, databaseSnapshot, testServices, workspace, type Workspace } from '../services/testing/fixtures.js';
 import { ProjectStore } from '../store/projectStore.js';
 
 // Generating a frame costs ~0.1 s of CPU, a training step ~0.6 s: labels are cheap, steps are not.
@@ -29,16 +28,6 @@ function workerPids(): number[] {
     .split('\n')
     .filter((line) => line.includes('workerMain'))
     .map((line) => Number(line.trim().split(/\s+/)[0]));
-}
-
-/** Rejects with the ApiError of a call (fails the test if it resolves). */
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => new Error('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
 }
 
 /** Waits for a training step of `task` to be reported, then runs `action` once. */

@@ -4,8 +4,14 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../src-shared/api.js';
-import { databaseSnapshot, testServices, workspace, writePng, type Workspace } from '../services/testing/fixtures.js';
+import {
+  apiError,
+  databaseSnapshot,
+  testServices,
+  workspace,
+  writePng,
+  type Workspace,
+} from '../services/testing/fixtures.js';
 
 /** Wildly different sizes and aspects; the last one is the test image. */
 const FILES: [string, number, number][] = [
@@ -20,15 +26,6 @@ let t: ReturnType<typeof testServices>;
 let ids: Record<string, number>;
 
 const quick = { head: 'heatmap', backbone: 'smallnet', size: 64, steps: 2, seed: 1 } as const;
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => new Error('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
 
 beforeAll(async () => {
   ws = workspace('ls-train-input-');

@@ -137,7 +137,8 @@ async function loadNative(pkg: NativePackage, threads?: number): Promise<NativeB
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'; // hide TensorFlow's start-up banner
     // TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX-512 VNNI/BF16/AMX;
     // elsewhere (e.g. AVX2 CPUs) its Eigen conv gradients make a ResNet-18 training step ~1.5x
-    // slower (bench/README.md). oneDNN then logs one line to stderr that no setting hides.
+    // slower (bench/README.md). oneDNN then logs one line to stderr that no setting hides (job
+    // workers' stderr goes through jobs/workerStderr.ts, which drops it).
     process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
     require(pkg);
     nativeLoaded = pkg;

@@ -9,6 +9,7 @@ import { cancelRun, failOrphanedRuns } from '../jobs/activeRuns.js';
 import { evaluatePredictions } from '../jobs/evaluateRun.js';
 import type { ExecuteOptions, RunOutcome } from '../jobs/executeRun.js';
 import { requireTrainedRun, runPrediction } from '../jobs/predictRun.js';
+import { preparePretraining, runPretraining } from '../jobs/pretrainRun.js';
 import { prepareTraining, runTraining } from '../jobs/trainRun.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import type { ProjectSession } from './session.js';
@@ -16,7 +17,14 @@ import { aRunOfKind } from '../jobs/runNames.js';
 
 type RunsHandlers = Pick<
   ApiHandlers,
-  'runs.list' | 'runs.get' | 'runs.train' | 'runs.predict' | 'runs.evaluate' | 'runs.cancel' | 'predictions.list'
+  | 'runs.list'
+  | 'runs.get'
+  | 'runs.train'
+  | 'runs.pretrain'
+  | 'runs.predict'
+  | 'runs.evaluate'
+  | 'runs.cancel'
+  | 'predictions.list'
 >;
 
 function requireRun(store: ProjectStore, runId: number): RunRecord {
@@ -76,6 +84,18 @@ export function runsHandlers(session: ProjectSession, onProgress?: (e: ProgressE
       const store = project();
       const { runId, outcome } = await runTraining(store, prepareTraining(store, req), options);
       return finished(store, 'Training', runId, outcome);
+    },
+
+    async 'runs.pretrain'(req) {
+      const store = project();
+      const { runId, outcome } = await runPretraining(store, await preparePretraining(store, req), options);
+      if (outcome.status === 'failed')
+        throw new ApiError(
+          'internal',
+          `Pretraining run ${runId} failed: ${outcome.error} (its last checkpoint is kept: resume it).`,
+          { runId },
+        );
+      return store.runs.require(runId);
     },
 
     async 'runs.predict'({ runId, split }) {

@@ -20,6 +20,11 @@ interface DemoPlan {
   testImages: number;
   size: number;
   steps: number;
+  /**
+   * The short MoCo pretraining whose features are compared with random init: on `images`
+   * generated unlabeled images of the regime, for `minutes`, with views of `size` pixels.
+   */
+  pretrain: { images: number; minutes: number; size: number };
   describe: string;
 }
 
@@ -35,8 +40,9 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
       head: 'heatmap',
       labels: 20,
       testImages: 40,
-      size: 160,
+      size: 256,
       steps: 300,
+      pretrain: { images: 200, minutes: 1.5, size: 96 },
       describe: '640x480 frames, a small critter anywhere at any angle',
     },
     crop: {
@@ -46,6 +52,7 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
       testImages: 40,
       size: 96,
       steps: 200,
+      pretrain: { images: 400, minutes: 1.5, size: 96 },
       describe: '112x112 aligned crops, critter centred and upright',
     },
   },
@@ -56,7 +63,8 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
       labels: 20,
       testImages: 12,
       size: 128,
-      steps: 120,
+      steps: 60,
+      pretrain: { images: 40, minutes: 0.25, size: 64 },
       describe: '640x480 frames, a small critter anywhere at any angle (quick run)',
     },
     crop: {
@@ -66,6 +74,7 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
       testImages: 12,
       size: 96,
       steps: 80,
+      pretrain: { images: 40, minutes: 0.25, size: 64 },
       describe: '112x112 aligned crops, critter centred and upright (quick run)',
     },
   },
@@ -130,13 +139,22 @@ export async function createDemoProject(
   return { testFiles };
 }
 
+/** A model of the demo and its held-out evaluation. */
+interface DemoResult {
+  label: string;
+  evaluation: EvaluationReport;
+}
+
+/** Seed offset of the unlabeled pretraining images: other critters than the labeled ones. */
+const UNLABELED_SEED_OFFSET = 7919;
+
 async function runRegime(
   ctx: CliContext,
   session: Session,
   plan: DemoPlan,
   dir: string,
   seed: number,
-): Promise<{ evaluation: EvaluationReport; report: string }> {
+): Promise<{ results: DemoResult[]; report: string }> {
   const started = performance.now();
   ctx.print(
     `== ${plan.regime} regime: ${plan.describe}; ${plan.labels} labeled training images, ${plan.testImages} held out`,
@@ -154,34 +172,66 @@ async function runRegime(
     `Imported ${info.counts.annotations} points on ${info.counts.labeledImages} images (${plan.labels} to train on, ${plan.testImages} held out for testing)`,
   );
 
-  const trainRun = await session.call('runs.train', {
-    head: plan.head,
-    backbone: 'resnet18',
-    size: plan.size,
-    labels: plan.labels,
-    seed,
-    steps: plan.steps,
+  // A folder of unlabeled images of the same kind, as a user's own collection would be.
+  const { images: count, minutes, size } = plan.pretrain;
+  const unlabeled = path.join(dir, 'unlabeled');
+  const { writeDemoDataset } = await import('../../ml/demo/writeDataset.js');
+  await writeDemoDataset(unlabeled, {
+    regime: plan.regime,
+    count,
+    seed: seed + UNLABELED_SEED_OFFSET,
+    onProgress: (done) => session.progress.emit({ task: 'generate unlabeled images', done, total: count }),
   });
-  ctx.print(`Trained the ${plan.head} head (resnet18, ${plan.size} px, ${plan.steps} steps): run ${trainRun.id}`);
-  const predictRun = await session.call('runs.predict', { runId: trainRun.id, split: 'test' });
-  const evaluation = await session.call('runs.evaluate', { runId: predictRun.id, split: 'test' });
-  for (const line of formatEvaluation(evaluation)) ctx.print(line);
+  const pretrainRun = await session.call('runs.pretrain', {
+    folder: path.join(unlabeled, 'images'),
+    backbone: 'resnet18',
+    size,
+    minutes,
+    seed,
+  });
+  const m = pretrainRun.metrics ?? {};
+  const num = (v: unknown): string => (typeof v === 'number' ? v.toFixed(3) : '-');
+  ctx.print(
+    `Pretrained MoCo (resnet18, ${size} px views) on ${count} unlabeled images for ${minutes} min: ${String(m.steps)} steps, loss ${num(m.finalLoss)} (chance ${num(m.chanceLoss)}): run ${pretrainRun.id}`,
+  );
+
+  const results: DemoResult[] = [];
+  const trainRuns: number[] = [];
+  for (const features of ['random', pretrainRun.id] as const) {
+    const label = features === 'random' ? 'random-init features' : `pretrained features (run ${features})`;
+    const trainRun = await session.call('runs.train', {
+      head: plan.head,
+      backbone: 'resnet18',
+      features,
+      size: plan.size,
+      labels: plan.labels,
+      seed,
+      steps: plan.steps,
+    });
+    trainRuns.push(trainRun.id);
+    ctx.print(`Trained the ${plan.head} head on ${label} (${plan.size} px, ${plan.steps} steps): run ${trainRun.id}`);
+    const evaluation = await session.call('runs.evaluate', { runId: trainRun.id, split: 'test' });
+    for (const line of formatEvaluation(evaluation)) ctx.print(`  ${line}`);
+    results.push({ label, evaluation });
+  }
   if (plan.head === 'paper') {
-    ctx.print('Note: the paper head reads frozen features; from a random-init backbone it stays near the baseline.');
-    ctx.print('It is meant for pretrained features (train --features <pretraining run>).');
+    ctx.print('Note: the paper head reads frozen features, so it depends most on what pretraining learned.');
   }
 
+  const [random, pretrained] = results as [DemoResult, DemoResult];
   const report = path.join(dir, 'report.html');
-  await writeEvaluationReport(session, evaluation, report, {
+  await writeEvaluationReport(session, pretrained.evaluation, report, {
     title: `Landmark Studio demo: ${plan.regime} regime, ${plan.head} head, ${plan.labels} labels`,
+    label: pretrained.label,
+    compared: [random],
     notes: [
-      `Procedural critters: ${plan.describe}; seed ${seed}. ${plan.labels} labeled training images, ${evaluation.images} held-out test images.`,
-      `Training run ${trainRun.id}: ${plan.head} head on resnet18 (random init), input ${plan.size} px, ${plan.steps} steps; prediction run ${predictRun.id}; evaluation run ${evaluation.evaluationRunId}.`,
+      `Procedural critters: ${plan.describe}; seed ${seed}. ${plan.labels} labeled training images, ${pretrained.evaluation.images} held-out test images, ${count} other unlabeled images for pretraining.`,
+      `Pretraining run ${pretrainRun.id}: MoCo v2, resnet18, ${size} px views, ${minutes} min. Training runs ${trainRuns.join(' (random init) and ')} (pretrained): ${plan.head} head, input ${plan.size} px, ${plan.steps} steps. Images below: the model on pretrained features.`,
       `Project: ${path.join(dir, 'project')}`,
     ],
     totalSeconds: (performance.now() - started) / 1000,
   });
-  return { evaluation, report };
+  return { results, report };
 }
 
 export const demoCommand: Command = {
@@ -213,21 +263,28 @@ export const demoCommand: Command = {
     const out = path.resolve(ctx.io.cwd, stringOption(args, 'out') ?? path.join(dataHome(ctx.io.env), 'demo-run'));
     await prepareOutput(out);
     const started = performance.now();
-    const results: { regime: string; evaluation: EvaluationReport; report: string }[] = [];
+    const regimes: { regime: string; results: DemoResult[]; report: string }[] = [];
     for (const plan of regime === 'both' ? [plans.frame, plans.crop] : [plans[regime]]) {
       // One session per regime: each regime is its own project.
       const result = await ctx.withSession((session) =>
         runRegime(ctx, session, plan, path.join(out, plan.regime), seed),
       );
-      results.push({ regime: plan.regime, ...result });
+      regimes.push({ regime: plan.regime, ...result });
     }
     ctx.print(`== Demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    for (const { regime: r, evaluation: e, report } of results) {
-      const ratio =
-        e.model.pixelError !== null && e.baseline.pixelError ? e.model.pixelError / e.baseline.pixelError : null;
+    const px = (v: number | null | undefined): string => (typeof v === 'number' ? v.toFixed(2) : '-');
+    for (const { regime: r, results, report } of regimes) {
+      const baseline = results[0]!.evaluation.baseline;
       ctx.print(
-        `${r}: held-out pixel error ${e.model.pixelError?.toFixed(2) ?? '-'} vs ${e.baseline.pixelError?.toFixed(2) ?? '-'} for the mean-shape baseline${ratio === null ? '' : ` (${(100 * ratio).toFixed(0)}%)`}, PCK ${e.model.pck?.toFixed(3) ?? '-'} vs ${e.baseline.pck?.toFixed(3) ?? '-'}`,
+        `${r}: held-out pixel error (PCK) against the mean-shape baseline's ${px(baseline.pixelError)} (${baseline.pck?.toFixed(3) ?? '-'}):`,
       );
+      for (const { label, evaluation: e } of results) {
+        const ratio =
+          e.model.pixelError !== null && baseline.pixelError ? e.model.pixelError / baseline.pixelError : null;
+        ctx.print(
+          `  ${label}: ${px(e.model.pixelError)}${ratio === null ? '' : ` (${(100 * ratio).toFixed(0)}% of the baseline)`}, PCK ${e.model.pck?.toFixed(3) ?? '-'}`,
+        );
+      }
       ctx.print(`report: ${report}`);
     }
   },

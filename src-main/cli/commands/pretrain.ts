@@ -1,13 +1,7 @@
 import { ApiError } from '../../../src-shared/api.js';
 import { cancelRun } from '../../jobs/activeRuns.js';
-import {
-  PRETRAIN_BACKBONES,
-  PRETRAIN_DEFAULTS,
-  PRETRAIN_METHODS,
-  preparePretraining,
-  runPretraining,
-  type PretrainRequest,
-} from '../../jobs/pretrainRun.js';
+import { PRETRAIN_METHODS, TRAIN_BACKBONES } from '../../../src-shared/domain.js';
+import { PRETRAIN_DEFAULTS, preparePretraining, runPretraining, type PretrainRequest } from '../../jobs/pretrainRun.js';
 import { ProjectStore } from '../../store/projectStore.js';
 import { stringOption, UsageError, type CommandArgs, type Command } from '../command.js';
 import { choiceOption, integerOption, SEED_RANGE } from './run-options.js';
@@ -37,7 +31,7 @@ export const pretrainCommand: Command = {
   ],
   options: {
     method: { type: 'string', value: '<method>', description: `${PRETRAIN_METHODS.join(', ')} (default moco)` },
-    backbone: { type: 'string', value: '<arch>', description: `${PRETRAIN_BACKBONES.join(', ')} (default resnet18)` },
+    backbone: { type: 'string', value: '<arch>', description: `${TRAIN_BACKBONES.join(', ')} (default resnet18)` },
     size: {
       type: 'string',
       value: '<px>',
@@ -89,7 +83,7 @@ export const pretrainCommand: Command = {
   async run(args, ctx) {
     const request: PretrainRequest = {
       method: choiceOption(args, 'method', 'pretrain', PRETRAIN_METHODS) ?? 'moco',
-      backbone: choiceOption(args, 'backbone', 'pretrain', PRETRAIN_BACKBONES),
+      backbone: choiceOption(args, 'backbone', 'pretrain', TRAIN_BACKBONES),
       size: integerOption(args, 'size', 'pretrain', { min: 16, max: 1024 }),
       folder: stringOption(args, 'folder'),
       epochs: integerOption(args, 'epochs', 'pretrain', { min: 1, max: 1_000_000 }),

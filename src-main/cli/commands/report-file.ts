@@ -42,12 +42,23 @@ export async function writeEvaluationReport(
   client: ApiClient,
   evaluation: EvaluationReport,
   file: string,
-  text: { title: string; notes: string[]; totalSeconds?: number },
+  text: {
+    title: string;
+    notes: string[];
+    totalSeconds?: number;
+    /** Side-by-side comparison: what `evaluation` is, and other models on the same split. */
+    label?: string;
+    compared?: { label: string; evaluation: EvaluationReport }[];
+  },
 ): Promise<void> {
   const [{ run, curves }, schema] = await Promise.all([
     client.call('runs.get', { runId: evaluation.trainRunId }),
     client.call('schema.get', {}),
   ]);
+  // The pretraining run whose features the model started from, if any: its loss curve is plotted.
+  const features = run.config.features;
+  const pretraining = typeof features === 'number' ? await client.call('runs.get', { runId: features }) : null;
+  const chance = pretraining?.run.metrics?.chanceLoss;
   const keypointIds = run.config.keypointIds as number[];
   const index = new Map(keypointIds.map((id, k) => [id, k]));
   // Loaded here: sharp is a native module that --help and usage errors should not load.
@@ -56,6 +67,11 @@ export async function writeEvaluationReport(
     title: text.title,
     notes: text.notes,
     evaluation,
+    ...(text.label === undefined ? {} : { label: text.label }),
+    ...(text.compared === undefined ? {} : { compared: text.compared }),
+    ...(pretraining === null
+      ? {}
+      : { pretraining: { loss: pretraining.curves.loss ?? [], chance: typeof chance === 'number' ? chance : null } }),
     keypoints: keypointIds.map((id) => {
       const k = schema.keypoints.find((kp) => kp.id === id);
       return { name: k?.name ?? `#${id}`, color: k?.color ?? '#ff00ff' };

@@ -23,6 +23,15 @@ runWorker(
       process.kill(process.pid, 'SIGKILL');
       await sleep(10_000);
     },
+    // libtensorflow's start-up notices (as it prints them with oneDNN on), then a line of its own.
+    noisyDies: async () => async () => {
+      process.stderr.write('WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n');
+      process.stderr.write('I0000 00:00:1795355455.456985   16331 port.cc:153] oneDNN custom operations are on. ');
+      process.stderr.write('You may see slightly different numerical results.\n');
+      process.stderr.write('disk almost full\n');
+      process.kill(process.pid, 'SIGKILL');
+      await sleep(10_000);
+    },
     ignoresCancel: async () => async () => {
       await sleep(60_000);
     },

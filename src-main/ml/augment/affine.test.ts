@@ -1,6 +1,14 @@
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyAffine, flipPermutation, isInside, rotation, type Point } from '../../../src-shared/geometry.js';
+import {
+  applyAffine,
+  chainAffine,
+  flipPermutation,
+  isInside,
+  rotation,
+  translation,
+  type Point,
+} from '../../../src-shared/geometry.js';
 import { createRng } from '../../../src-shared/random.js';
 import { initEngine, tf } from '../engine.js';
 import { DEFAULT_AFFINE_AUGMENT, randomAffine, sampleAffineAugment, warpAffine } from './affine.js';
@@ -20,6 +28,22 @@ describe('warpAffine', () => {
     const m = rotation(0.4, 30, 22);
     const out = warpAffine(image, [m]);
     const q = applyAffine(m, p);
+    const found = dotCentroid(out, 0, q);
+    expect(Math.hypot(found[0] - q[0], found[1] - q[1])).toBeLessThan(0.1);
+    tf.dispose([image, out]);
+  });
+
+  it('samples into a smaller output: the dot lands on its mapped point inside the crop', () => {
+    const p: Point = [36.2, 29.7];
+    const image = dotImage(W, H, p);
+    // rotate about the image centre, then shift p to (10.4, 7.7) of a 20 x 16 crop at the origin
+    const turn = rotation(-0.7, W / 2, H / 2);
+    const turned = applyAffine(turn, p);
+    const m = chainAffine(turn, translation(10.4 - turned[0], 7.7 - turned[1]));
+    const q = applyAffine(m, p);
+    expect(q[0]).toBeCloseTo(10.4, 9);
+    const out = warpAffine(image, [m], 20, 16);
+    expect(out.shape).toEqual([1, 16, 20, 3]);
     const found = dotCentroid(out, 0, q);
     expect(Math.hypot(found[0] - q[0], found[1] - q[1])).toBeLessThan(0.1);
     tf.dispose([image, out]);

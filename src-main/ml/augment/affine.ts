@@ -86,15 +86,22 @@ export function affineSamplingGrid(matrix: Affine, width: number, height: number
 }
 
 /**
- * Warps each image b by matrices[b] (input -> output pixels), bilinear, black outside. Uses the
- * gather-based sampler: tfjs-node has no kernel for tf.image.transform.
+ * Warps each image b by matrices[b] (input -> output pixels), bilinear, black outside, into an
+ * outWidth x outHeight output (default: the input's size; smaller cuts a crop at the output's
+ * origin). Uses the gather-based sampler: tfjs-node has no kernel for tf.image.transform.
  */
-export function warpAffine(images: Tensor4D, matrices: readonly Affine[]): Tensor4D {
-  const [b, h, w] = images.shape;
+export function warpAffine(
+  images: Tensor4D,
+  matrices: readonly Affine[],
+  outWidth: number = images.shape[2],
+  outHeight: number = images.shape[1],
+): Tensor4D {
+  const b = images.shape[0];
   if (matrices.length !== b) throw new Error(`warpAffine: ${matrices.length} matrices for a batch of ${b}`);
-  const grid = new Float32Array(b * h * w * 2);
-  matrices.forEach((m, i) => grid.set(affineSamplingGrid(m, w, h), i * h * w * 2));
-  return bilinearSample(images, grid, h, w);
+  const cells = outWidth * outHeight * 2;
+  const grid = new Float32Array(b * cells);
+  matrices.forEach((m, i) => grid.set(affineSamplingGrid(m, outWidth, outHeight), i * cells));
+  return bilinearSample(images, grid, outHeight, outWidth);
 }
 
 export interface AffineAugmentResult {

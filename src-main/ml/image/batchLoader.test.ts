@@ -18,6 +18,13 @@ async function collect(loader: BatchLoader, epoch = 0): Promise<ImageBatch[]> {
   return out;
 }
 const dispose = (batches: ImageBatch[]): void => batches.forEach((b) => b.images.dispose());
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `done()` holds or 10 s pass (the expect that follows says what is missing). */
+async function waitUntil(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done() && Date.now() < deadline) await sleep(20);
+}
 
 beforeAll(async () => {
   await initEngine();
@@ -119,8 +126,7 @@ describe('BatchLoader', () => {
     expect(first.value!.indices).toEqual([0, 1]);
     // While batch 0 is held, batches 1 and 2 get prepared; batch 3 does not exist, batch 2's
     // probes must be seen without asking for another batch.
-    const deadline = Date.now() + 10_000;
-    while (prepared.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => prepared.length >= 3);
     expect(prepared.sort()).toEqual(['missing-b1.png', 'missing-b2.png', 'missing-b3.png']);
     first.value!.images.dispose();
     const rest: ImageBatch[] = [];
@@ -141,9 +147,8 @@ describe('BatchLoader', () => {
     });
     const iter = loader.epoch();
     await iter.next(); // batch 0 (good) delivered; batches 1 and 2 may be in flight, 3+ not
-    const deadline = Date.now() + 10_000;
-    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 200)); // time for any (wrong) extra read to show
+    await waitUntil(() => seen.length >= 2);
+    await sleep(200); // time for any (wrong) extra read to show
     expect(seen.sort()).toEqual(['absent-0.png', 'absent-1.png']);
     await iter.return(undefined);
   });

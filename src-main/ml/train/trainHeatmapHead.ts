@@ -90,17 +90,20 @@ function photometricConfig(config: HeatmapHeadConfig): PhotometricConfig {
 }
 
 /**
- * A random rotation/scale/flip about the centre, then a translation that puts the points' box
- * anywhere it fits in the size x size input (centred when it cannot fit).
+ * A random rotation/scale/flip about the centre of the inputSize x inputSize letterbox, then a
+ * translation that puts the points' box anywhere it fits in the size x size output; a box larger
+ * than the output is placed so that a random part of it is in view (over the steps every landmark
+ * is). size < inputSize makes the output a training crop around the object.
  */
 export function sampleAugmentation(
   rng: Rng,
   points: readonly MaybePoint[],
+  inputSize: number,
   size: number,
   config: HeatmapHeadConfig,
 ): { matrix: Affine; flipped: boolean } {
   const { rotationDegrees, scale, flipProbability } = config.augmentation;
-  const base = sampleAffineAugment(rng, size, size, {
+  const base = sampleAffineAugment(rng, inputSize, inputSize, {
     translate: 0,
     rotateDeg: rotationDegrees,
     scale,
@@ -112,7 +115,7 @@ export function sampleAugmentation(
     const lo = Math.min(...values);
     const hi = Math.max(...values);
     // Keep a 1-pixel margin so a point on the box edge stays strictly inside.
-    return hi - lo < size - 2 ? rng.uniform(1 - lo, size - 1 - hi) : size / 2 - (lo + hi) / 2;
+    return hi - lo < size - 2 ? rng.uniform(1 - lo, size - 1 - hi) : rng.uniform(1 - hi, size - 1 - lo);
   };
   return {
     matrix: chainAffine(base.matrix, translation(shift(moved.map((p) => p[0])), shift(moved.map((p) => p[1])))),
@@ -150,7 +153,8 @@ export async function trainHeatmapHead(
   );
   const rng = createRng(input.seed ?? 1);
   const examples = set.examples;
-  const size = config.inputSize;
+  const inputSize = config.inputSize;
+  const size = Math.min(config.trainCropSize ?? inputSize, inputSize);
   const cells = Math.ceil(size / config.outputStride);
   const backboneVars = head.backboneTrainable(config.fineTune);
   const trainable = [...head.decoderTrainable(), ...backboneVars];
@@ -164,7 +168,7 @@ export async function trainHeatmapHead(
         decayed: trainable.filter((v) => v.rank === 4),
         makeBatch: (step) => {
           const chosen = order(step).map((i) => examples[i]!);
-          const augmentations = chosen.map((e) => sampleAugmentation(rng, e.points, size, config));
+          const augmentations = chosen.map((e) => sampleAugmentation(rng, e.points, inputSize, size, config));
           const points = chosen.map((e, i) => {
             const moved = applyAffineToPoints(augmentations[i]!.matrix, e.points);
             return augmentations[i]!.flipped ? permute(moved, flipPerm) : moved;
@@ -173,12 +177,14 @@ export async function trainHeatmapHead(
           return tf.tidy(() => {
             const raw = pixelsToTensor(
               chosen.map((e) => e.pixels),
-              size,
-              size,
+              inputSize,
+              inputSize,
             );
             const warped = warpAffine(
               raw,
               augmentations.map((a) => a.matrix),
+              size,
+              size,
             );
             const images = normalizeImageNet(photometricJitter(warped, rng, photometricConfig(config)));
             const { targets: pointTargets, mask } = pointTensors(points, masks, size);
@@ -199,7 +205,7 @@ export async function trainHeatmapHead(
       control,
     );
     return {
-      model: new HeatmapLandmarkModel(head, size),
+      model: new HeatmapLandmarkModel(head, inputSize),
       report: {
         ...result,
         problems: set.problems,

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { encode as encodeBmp } from 'bmp-ts';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
-import { dispatch } from '../../../src-shared/api.js';
+import { expect } from 'vitest';
+import { ApiError, dispatch } from '../../../src-shared/api.js';
 import type { ApiMethod, ApiRequest, ApiResponse } from '../../../src-shared/api.js';
 import { createServices } from '../index.js';
 import type { Services, ServicesOptions } from '../index.js';
@@ -78,6 +79,16 @@ export function testServices(options: ServicesOptions = {}) {
   /** Calls with a payload of any shape, for bad-input tests. */
   const callRaw = (method: string, payload: unknown): Promise<unknown> => dispatch(services.handlers, method, payload);
   return { services, call, callRaw };
+}
+
+/** The ApiError a call rejects with (fails the test if it resolves or throws anything else). */
+export async function apiError(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(
+    () => new Error('expected the call to fail'),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
 }
 
 /** Every row of the labeling tables, read through a separate connection: for "unchanged" checks. */

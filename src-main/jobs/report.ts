@@ -157,8 +157,10 @@ function errorChart(input: ReportInput): string {
   });
   const height = 46 + input.keypoints.length * rowH;
   // Legend: one swatch per series (the model's bars take each keypoint's colour).
+  // ~6 px per character at font-size 11, plus the swatch and a gap.
+  const offsets = series.map((_, j) => series.slice(0, j).reduce((x, s) => x + 6 * s.label.length + 28, 4));
   const legend = series.map((s, j) => {
-    const x = 4 + j * 150;
+    const x = offsets[j]!;
     const fill = j === 0 ? (input.keypoints[0]?.color ?? '#2563eb') : s.color({ color: '' });
     return `<rect x="${x}" y="20" width="9" height="9" fill="${fill}"/><text x="${x + 13}" y="28">${esc(s.label)}</text>`;
   });
@@ -166,7 +168,11 @@ function errorChart(input: ReportInput): string {
 <text x="4" y="12" font-weight="600">mean pixel error per keypoint (bars top to bottom as in the legend)</text>${legend.join('')}${body.join('')}</svg>`;
 }
 
-/** Loss against step, with an optional reference line; log scale when it spans more than a decade. */
+/**
+ * Loss against step, with an optional reference line; log scale when it spans more than a decade
+ * (not with a reference line: InfoNCE starts near 0 against a queue of random vectors, and a log
+ * axis would make that first step the whole chart).
+ */
 function lossChart(
   loss: ReportInput['loss'],
   title = 'training loss',
@@ -179,7 +185,7 @@ function lossChart(
   const values = [...loss.map((p) => p.value), ...(reference ? [reference.value] : [])];
   const lo = Math.min(...values);
   const hi = Math.max(...values);
-  const log = lo > 0 && hi / lo > 10;
+  const log = !reference && lo > 0 && hi / lo > 10;
   const f = (v: number) => (log ? Math.log10(v) : v);
   const [ylo, yhi] = [f(lo), f(hi) === f(lo) ? f(lo) + 1 : f(hi)];
   const steps = loss.map((p) => p.step);

@@ -7,7 +7,7 @@
  *      ln(queue + 1), steps, images/s; the checkpoint is kept in the cache for --reuse-pretrain;
  *   2. the few-shot heads (paper, heatmap) trained on 5/10/20/50 labels, 3 seeded label subsets
  *      each, on the pretrained backbone (the query encoder's, as `train --features <run>` loads
- *      it) and on a random-init one (the same init seed for every row);
+ *      it) and on a random-init one: the very network MoCo started from, for every row;
  *   3. held-out mean pixel error (original image pixels) per training as it goes, then per regime
  *      the curves (mean +- std over subsets) next to the mean-shape baseline, and the ratio
  *      pretrained / random-init at 20 labels against the issue's target (<= 0.8 for the best head).
@@ -57,7 +57,7 @@ const REGIMES: readonly DemoRegime[] = ['crop', 'frame'];
 /** The issue's target: pretrained error <= 0.8 x random-init error at 20 labels. */
 const TARGET_RATIO = 0.8;
 const TARGET_LABELS = 20;
-/** Seeds: unlabeled pretraining folder, labeled pool + test set, backbone init, label subsets. */
+/** Seeds: unlabeled pretraining folder, labeled pool + test set, fresh copies, MoCo, label subsets. */
 const SEEDS = { unlabeled: 101, labeled: 202, init: 1, moco: 1, subsets: 303 } as const;
 
 const { values: args } = parseArgs({
@@ -517,9 +517,12 @@ async function runRegime(regime: DemoRegime): Promise<RegimeResult> {
     seed: SEEDS.init,
     steps: 0,
   } as const;
-  // The product's loader of a pretraining run's backbone (query encoder, batch-norm statistics included).
+  // Random init is the very network MoCo started from (its query encoder's seed, moco.ts
+  // createEncoder), so a row pair differs only by the pretraining, not by the init draw. The
+  // pretrained one comes through the product's loader of a pretraining run's backbone (query
+  // encoder, batch-norm statistics included).
   const masters: Record<Features, Backbone> = {
-    random: createBackbone({ arch: 'resnet18' }, { seed: SEEDS.init }),
+    random: createBackbone({ arch: 'resnet18' }, { seed: mixSeed(SEEDS.moco, 0) }),
     pretrained: buildBackbone(spec, { kind: 'pretrained', runId: 0, checkpointDir }),
   };
   const frame = { x: 0, y: 0, w: setup.width, h: setup.height };

@@ -95,6 +95,31 @@ describe('pretrain job', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 
+  it('fits the cosine schedule to a minutes budget: the run ends annealed, stopped by the time budget', async () => {
+    const rates: number[] = [];
+    const ctx: JobContext = {
+      ...context().ctx,
+      metric: (_step, values) => rates.push(values.learningRate!),
+    };
+    // An epochs budget far beyond what 4 seconds hold: without fitting, the run would stop at the
+    // deadline with the learning rate still near its peak.
+    const p = payload('fitted', { epochs: 10_000, minutes: 4 / 60, checkpointMinutes: 10 });
+    const result = await runPretrainJob(p, ctx);
+    expect(result.stoppedBy).toBe('minutes');
+    expect(result.steps).toBeGreaterThan(5);
+    expect(result.steps).toBeLessThan(10_000 * 2);
+    const peak = Math.max(...rates);
+    expect(peak).toBeGreaterThan(0.5 * p.config.learningRate);
+    expect(rates.at(-1)!).toBeLessThan(0.2 * peak);
+    const state = loadMocoState(p.checkpointDir);
+    try {
+      expect(state.totalSteps).toBeLessThan(10_000 * 2);
+      expect(state.step).toBe(result.steps);
+    } finally {
+      disposeMocoState(state);
+    }
+  }, 60_000);
+
   it('a cancel before the first step writes the step-0 checkpoint and stops', async () => {
     const abort = new AbortController();
     abort.abort();

@@ -63,13 +63,38 @@ export async function runPretrainJob(
   }
 }
 
+/** Side of the images the views are cut from, in view sides. */
+const VIEW_SOURCE_SCALE = 2;
+
+/** Steps timed (after the first, which builds kernels) before the schedule is fitted to a time budget. */
+const PACE_STEPS = 3;
+
 async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save: SaveState): Promise<PretrainResult> {
   const { config } = state;
   const stepsPerEpoch = mocoStepsPerEpoch(state);
-  const targetStep = state.totalSteps;
+  /** The epochs budget in steps: the schedule's horizon unless a time budget ends the run sooner. */
+  const epochSteps = p.epochs * stepsPerEpoch;
+  // A resumed session starts from the whole epochs budget (the stopped session may have fitted
+  // the horizon to its own minutes); with minutes of its own it is fitted again below, a warm
+  // restart of the cosine.
+  if (p.resume) state.totalSteps = epochSteps;
   const startStep = state.step;
   const started = Date.now();
   const deadline = p.minutes === null ? Infinity : started + p.minutes * 60_000;
+  let paceFrom = 0;
+  /**
+   * With a minutes budget, once PACE_STEPS steps have measured the pace, the cosine schedule is
+   * laid over the steps that fit before the deadline (never beyond the epochs budget): the run
+   * then ends annealed instead of being cut off at a high learning rate.
+   */
+  const fitScheduleToDeadline = (): void => {
+    if (p.minutes === null) return;
+    if (stepsDone === 1) paceFrom = Date.now();
+    if (stepsDone !== 1 + PACE_STEPS) return;
+    const secondsPerStep = (Date.now() - paceFrom) / 1000 / PACE_STEPS;
+    const fitting = state.step + Math.floor((deadline - Date.now()) / 1000 / Math.max(secondsPerStep, 1e-6));
+    state.totalSteps = Math.min(epochSteps, Math.max(state.step + 1, fitting));
+  };
   const problems: string[] = [];
   const broken = new Set<string>();
   let lastSaved = startStep > 0 ? startStep : null;
@@ -94,7 +119,9 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
 
   const items: LoaderItem[] = p.images.map((img) => ({ path: img.path, crop: img.crop }));
   const loaderOptions = {
-    size: config.inputSize,
+    // Views are random resized crops of as little as a fifth of the image: read at twice the view
+    // size, such a crop is resampled from about as many pixels as it shows instead of upscaled.
+    size: VIEW_SOURCE_SCALE * config.inputSize,
     // Random resized crops vary the aspect anyway; stretching keeps every pixel of the image.
     mode: 'stretch' as const,
     batchSize: config.batchSize,
@@ -118,7 +145,10 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
       await checkpoint();
       throw new PretrainCancelledError(state.step);
     }
-    if (state.step >= targetStep) return true;
+    if (state.step >= state.totalSteps) {
+      if (state.totalSteps < epochSteps) stoppedBy = 'minutes';
+      return true;
+    }
     if (Date.now() >= deadline) {
       stoppedBy = 'minutes';
       return true;
@@ -149,6 +179,7 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
         batch.images.dispose();
       }
       stepsDone++;
+      fitScheduleToDeadline();
       finalLoss = result.loss;
       const values = {
         loss: result.loss,
@@ -159,16 +190,16 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
       ctx.metric(result.step, values);
       const seconds = (Date.now() - started) / 1000;
       const imagesPerSec = (stepsDone * config.batchSize) / Math.max(seconds, 1e-3);
-      const stepsLeft = targetStep - state.step;
+      const stepsLeft = state.totalSteps - state.step;
       const etaSec = Math.min((stepsLeft * config.batchSize) / imagesPerSec, (deadline - Date.now()) / 1000);
       ctx.progress({
         step: state.step,
-        totalSteps: targetStep,
+        totalSteps: state.totalSteps,
         epoch: Math.floor(state.step / stepsPerEpoch),
         loss: result.loss,
         imagesPerSec,
         etaSec: Math.max(0, etaSec),
-        message: `epoch ${Math.floor(result.step / stepsPerEpoch) + 1}/${targetStep / stepsPerEpoch}, chance ${result.chanceLoss.toFixed(2)}`,
+        message: `epoch ${Math.floor(result.step / stepsPerEpoch) + 1}/${p.epochs}, chance ${result.chanceLoss.toFixed(2)}`,
       });
       if (await stopNow()) break run;
     }

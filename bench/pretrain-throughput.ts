@@ -21,7 +21,7 @@ import { formatEngineInfo, initEngine, tf } from '../src-main/ml/engine.js';
 import { BatchLoader } from '../src-main/ml/image/batchLoader.js';
 import { createMocoState, disposeMocoState, mocoStep } from '../src-main/ml/pretrain/moco.js';
 import { resolveMocoConfig } from '../src-main/ml/pretrain/mocoConfig.js';
-import { makeMocoViews } from '../src-main/ml/pretrain/mocoViews.js';
+import { makeMocoViews, VIEW_SOURCE_SCALE } from '../src-main/ml/pretrain/mocoViews.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,7 +63,8 @@ if (!fs.existsSync(path.join(dataDir, 'labels.json')))
   await writeDemoDataset(dataDir, { regime: 'crop', count: imageCount, seed: 1 });
 const files = fs.readdirSync(path.join(dataDir, 'images')).map((f) => ({ path: path.join(dataDir, 'images', f) }));
 const loader = new BatchLoader(files, {
-  size,
+  // As the product's pretraining job reads them (jobs/kinds/pretrain.ts).
+  size: VIEW_SOURCE_SCALE * size,
   mode: 'stretch',
   batchSize,
   shuffle: true,

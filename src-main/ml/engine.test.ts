@@ -91,6 +91,16 @@ const CASES: GradCase[] = [
     },
   },
   {
+    name: 'batch norm in 3 groups (split batch norm)',
+    shapes: [[7, 3, 3, 2], [2], [2]],
+    f: (x, g, b) => {
+      const p = bnParams(g!, b!);
+      const y = batchNorm(x as Tensor4D, p, true, 3);
+      tf.dispose([p.movingMean, p.movingVariance]);
+      return y;
+    },
+  },
+  {
     name: 'batch norm (inference: moving statistics)',
     shapes: [[2, 4, 4, 3], [3], [3]],
     f: (x, g, b) =>

@@ -13,6 +13,7 @@ import {
   type MocoState,
 } from '../../ml/pretrain/moco.js';
 import { loadMocoState, saveMocoState } from '../../ml/pretrain/mocoCheckpoint.js';
+import { VIEW_SOURCE_SCALE } from '../../ml/pretrain/mocoViews.js';
 import type { PretrainPayload, PretrainResult } from '../pretrainTypes.js';
 import type { JobContext } from '../protocol.js';
 
@@ -62,9 +63,6 @@ export async function runPretrainJob(
     disposeMocoState(state);
   }
 }
-
-/** Side of the images the views are cut from, in view sides. */
-const VIEW_SOURCE_SCALE = 2;
 
 /** Steps timed (after the first, which builds kernels) before the schedule is fitted to a time budget. */
 const PACE_STEPS = 3;
@@ -119,8 +117,6 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
 
   const items: LoaderItem[] = p.images.map((img) => ({ path: img.path, crop: img.crop }));
   const loaderOptions = {
-    // Views are random resized crops of as little as a fifth of the image: read at twice the view
-    // size, such a crop is resampled from about as many pixels as it shows instead of upscaled.
     size: VIEW_SOURCE_SCALE * config.inputSize,
     // Random resized crops vary the aspect anyway; stretching keeps every pixel of the image.
     mode: 'stretch' as const,

@@ -22,23 +22,39 @@ export function bilinearSample(images: Tensor4D, grid: Float32Array, outHeight: 
   const src = images.dataSync();
   const out = new Float32Array(n * c);
   const perImage = outHeight * outWidth;
-  for (let p = 0; p < n; p++) {
-    const x = grid[2 * p]!;
-    const y = grid[2 * p + 1]!;
-    const x0 = Math.floor(x);
-    const y0 = Math.floor(y);
-    const fx = x - x0;
-    const fy = y - y0;
-    const base = Math.floor(p / perImage) * h * w;
-    const o = p * c;
-    for (let k = 0; k < 4; k++) {
-      const xi = x0 + (k & 1);
-      const yi = y0 + (k >> 1);
-      if (xi < 0 || yi < 0 || xi >= w || yi >= h) continue;
-      const weight = (k & 1 ? fx : 1 - fx) * (k >> 1 ? fy : 1 - fy);
-      if (weight === 0) continue;
-      const s = (base + yi * w + xi) * c;
-      for (let ch = 0; ch < c; ch++) out[o + ch]! += weight * src[s + ch]!;
+  for (let image = 0; image < b; image++) {
+    const base = image * h * w;
+    for (let p = image * perImage; p < (image + 1) * perImage; p++) {
+      const x = grid[2 * p]!;
+      const y = grid[2 * p + 1]!;
+      const x0 = Math.floor(x);
+      const y0 = Math.floor(y);
+      const fx = x - x0;
+      const fy = y - y0;
+      const o = p * c;
+      if (x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1) {
+        // All four taps inside: the common case, without per-tap checks.
+        const w00 = (1 - fx) * (1 - fy);
+        const w01 = fx * (1 - fy);
+        const w10 = (1 - fx) * fy;
+        const w11 = fx * fy;
+        const s00 = (base + y0 * w + x0) * c;
+        const s10 = s00 + w * c;
+        for (let ch = 0; ch < c; ch++) {
+          out[o + ch] =
+            w00 * src[s00 + ch]! + w01 * src[s00 + c + ch]! + w10 * src[s10 + ch]! + w11 * src[s10 + c + ch]!;
+        }
+        continue;
+      }
+      for (let k = 0; k < 4; k++) {
+        const xi = x0 + (k & 1);
+        const yi = y0 + (k >> 1);
+        if (xi < 0 || yi < 0 || xi >= w || yi >= h) continue;
+        const weight = (k & 1 ? fx : 1 - fx) * (k >> 1 ? fy : 1 - fy);
+        if (weight === 0) continue;
+        const s = (base + yi * w + xi) * c;
+        for (let ch = 0; ch < c; ch++) out[o + ch]! += weight * src[s + ch]!;
+      }
     }
   }
   return tf.tensor4d(out, [b, outHeight, outWidth, c]);

@@ -4,7 +4,7 @@
 // with probability 0.2, blur sigma in [0.1, 2] with probability 0.5. Points do not move.
 // Differences from torchvision, for speed on batches: the jitter order is fixed (brightness,
 // contrast, saturation, hue) and hue turns the chroma plane of YIQ instead of shifting HSV hue.
-import type { Tensor4D } from '@tensorflow/tfjs';
+import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs';
 import type { Rng } from '../../../src-shared/random.js';
 import { tf } from '../engine.js';
 
@@ -105,82 +105,104 @@ function gaussianKernel(sigma: number): number[] {
   return k.map((v) => v / total);
 }
 
-/** Separable Gaussian blur of one [1, H, W, 3] image, mirrored borders (no dark rim). */
-function blurImage(image: Tensor4D, sigma: number): Tensor4D {
-  return tf.tidy(() => {
+/**
+ * Each image's blur taps, truncated to what mirrored padding of an h x w image allows and
+ * renormalised, centred in a common width of 2 * radius + 1 (zeros outside; [1] at the centre
+ * for images without blur). Zero taps never read the wider padding, so a shared pad of the
+ * largest radius gives every image exactly its own blur.
+ */
+function blurTaps(sigmas: readonly number[], h: number, w: number): { radius: number; taps: number[][] } {
+  const own = sigmas.map((sigma) => {
+    if (sigma <= 0) return [1];
     const k = gaussianKernel(sigma);
-    const [, h, w] = image.shape;
     const r = Math.min((k.length - 1) / 2, h - 1, w - 1);
-    const kernel = k.slice((k.length - 1) / 2 - r, (k.length - 1) / 2 + r + 1);
-    const total = kernel.reduce((a, b) => a + b, 0);
-    const taps = kernel.map((v) => v / total);
-    const n = taps.length;
-    const kx = tf.tile(tf.reshape(tf.tensor1d(taps), [1, n, 1, 1]), [1, 1, 3, 1]) as Tensor4D;
-    const ky = tf.tile(tf.reshape(tf.tensor1d(taps), [n, 1, 1, 1]), [1, 1, 3, 1]) as Tensor4D;
+    const kept = k.slice((k.length - 1) / 2 - r, (k.length - 1) / 2 + r + 1);
+    const total = kept.reduce((a, b) => a + b, 0);
+    return kept.map((v) => v / total);
+  });
+  const radius = Math.max(...own.map((k) => (k.length - 1) / 2));
+  return {
+    radius,
+    taps: own.map((k) => {
+      const pad = radius - (k.length - 1) / 2;
+      return [...new Array<number>(pad).fill(0), ...k, ...new Array<number>(pad).fill(0)];
+    }),
+  };
+}
+
+/**
+ * Separable Gaussian blur with each image's own sigma (0 = unchanged), mirrored borders (no dark
+ * rim). The whole batch is one pair of depthwise convolutions: images become channel groups of a
+ * single [1, H, W, B * 3] image, each group with its own taps.
+ */
+function blurBatch(images: Tensor4D, sigmas: readonly number[]): Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = images.shape;
+    const { radius, taps } = blurTaps(sigmas, h, w);
+    const n = 2 * radius + 1;
+    // Kernel [n, 1] / [1, n] per channel b * c + ch: image b's taps for each of its channels.
+    const perChannel = new Float32Array(n * b * c);
+    for (let t = 0; t < n; t++)
+      for (let i = 0; i < b; i++) for (let ch = 0; ch < c; ch++) perChannel[(t * b + i) * c + ch] = taps[i]![t]!;
+    const kx = tf.tensor4d(perChannel, [1, n, b * c, 1]);
+    const ky = tf.tensor4d(perChannel, [n, 1, b * c, 1]);
+    const stacked = tf.reshape(tf.transpose(images, [1, 2, 0, 3]), [1, h, w, b * c]) as Tensor4D;
     const padded = tf.mirrorPad(
-      image,
+      stacked,
       [
         [0, 0],
-        [r, r],
-        [r, r],
+        [radius, radius],
+        [radius, radius],
         [0, 0],
       ],
       'reflect',
     );
-    return tf.depthwiseConv2d(tf.depthwiseConv2d(padded, kx, 1, 'valid'), ky, 1, 'valid');
+    const blurred = tf.depthwiseConv2d(tf.depthwiseConv2d(padded, kx, 1, 'valid'), ky, 1, 'valid');
+    return tf.transpose(tf.reshape(blurred, [h, w, b, c]), [2, 0, 1, 3]) as Tensor4D;
   });
 }
 
-/** Applies given per-image parameters (deterministic; photometricJitter draws them). */
+/** Row-major 3x3 matrices of a batch, transposed, as [B, 3, 3] (x rows times them). */
+function transposedMatrices(ms: readonly number[][][]): Tensor3D {
+  return tf.tensor3d(ms.map((m) => [0, 1, 2].map((i) => [0, 1, 2].map((j) => m[j]![i]!))));
+}
+
+/** Saturation s as an RGB matrix: s * x + (1 - s) * luma(x) in every channel. */
+function saturationMatrix(s: number): number[][] {
+  return [0, 1, 2].map((i) => [0, 1, 2].map((j) => (i === j ? s : 0) + (1 - s) * LUMA[j]!));
+}
+
+/**
+ * Applies given per-image parameters (deterministic; photometricJitter draws them). Each step is
+ * a few whole-batch ops: brightness a per-image factor, contrast a per-image affine map towards
+ * the image's mean luma (the luma of its mean colour), saturation and hue per-image 3x3 colour
+ * matrices, clipped to [0, 1] after each, then the blur.
+ */
 export function applyPhotometric(images: Tensor4D, params: readonly PhotometricParams[]): Tensor4D {
   const [b, h, w] = images.shape;
   if (params.length !== b) throw new Error(`applyPhotometric: ${params.length} parameter sets for a batch of ${b}`);
   return tf.tidy(() => {
-    const perImage = (f: (p: PhotometricParams) => number): Tensor4D => tf.tensor4d(params.map(f), [b, 1, 1, 1]);
-    const luma = (x: Tensor4D): Tensor4D => tf.sum(tf.mul(x, LUMA), 3, true) as Tensor4D;
-    let x = tf.clipByValue(
-      tf.mul(
-        images,
-        perImage((p) => p.brightness),
-      ),
-      0,
-      1,
-    ) as Tensor4D;
-    const mean = tf.mean(luma(x), [1, 2, 3], true);
-    x = tf.clipByValue(
-      tf.add(
-        tf.mul(
-          tf.sub(x, mean),
-          perImage((p) => p.contrast),
-        ),
-        mean,
-      ),
-      0,
-      1,
-    ) as Tensor4D;
-    const gray = luma(x);
-    x = tf.clipByValue(
-      tf.add(
-        tf.mul(
-          tf.sub(x, gray),
-          perImage((p) => p.saturation),
-        ),
-        gray,
-      ),
-      0,
-      1,
-    ) as Tensor4D;
-    // hue: x (as [B, HW, 3] rows) times each image's transposed 3x3 matrix
-    const hueT = tf.tensor3d(
-      params.map((p) => hueRotationMatrix(p.hue)).map((m) => [0, 1, 2].map((i) => [0, 1, 2].map((j) => m[j]![i]!))),
+    const perImage = (values: number[]): Tensor4D => tf.tensor4d(values, [b, 1, 1, 1]);
+    const colourMatrices = (x: Tensor4D, ms: number[][][]): Tensor4D =>
+      tf.clipByValue(tf.reshape(tf.matMul(tf.reshape(x, [b, h * w, 3]), transposedMatrices(ms)), [b, h, w, 3]), 0, 1);
+    let x = tf.clipByValue(tf.mul(images, perImage(params.map((p) => p.brightness))), 0, 1) as Tensor4D;
+    // (x - mean) * c + mean = x * c + mean * (1 - c)
+    const contrast = perImage(params.map((p) => p.contrast));
+    const meanLuma = tf.sum(tf.mul(tf.mean(x, [1, 2], true), LUMA), 3, true);
+    x = tf.clipByValue(tf.add(tf.mul(x, contrast), tf.mul(meanLuma, tf.sub(1, contrast))), 0, 1) as Tensor4D;
+    x = colourMatrices(
+      x,
+      params.map((p) => saturationMatrix(p.saturation)),
     );
-    x = tf.clipByValue(tf.reshape(tf.matMul(tf.reshape(x, [b, h * w, 3]), hueT), [b, h, w, 3]), 0, 1) as Tensor4D;
+    x = colourMatrices(
+      x,
+      params.map((p) => hueRotationMatrix(p.hue)),
+    );
     if (params.every((p) => p.blurSigma <= 0)) return x;
-    const rows = tf.split(x, b, 0) as Tensor4D[];
-    return tf.concat(
-      rows.map((row, i) => (params[i]!.blurSigma > 0 ? blurImage(row, params[i]!.blurSigma) : row)),
-      0,
-    ) as Tensor4D;
+    return blurBatch(
+      x,
+      params.map((p) => p.blurSigma),
+    );
   });
 }
 

@@ -12,6 +12,7 @@ import {
   tpsInverse,
   tpsMap,
   tpsPoints,
+  tpsSamplingGrid,
   warpTps,
   type TpsConfig,
 } from './tps.js';
@@ -34,6 +35,28 @@ describe('TPS warps', () => {
       expect(back).not.toBeNull();
       expect(Math.hypot(back![0] - u[0], back![1] - u[1])).toBeLessThan(1e-8);
     }
+  });
+
+  it('samples every pixel where tpsMap sends its centre (the grid is one matrix product)', () => {
+    const rng = createRng(12);
+    const [w, h] = [40, 30];
+    const warps = Array.from({ length: 3 }, () => sampleTps(rng, strong));
+    const grid = tpsSamplingGrid(warps, w, h);
+    expect(grid.length).toBe(3 * h * w * 2);
+    let worst = 0;
+    warps.forEach((warp, b) => {
+      for (let i = 0; i < h; i++)
+        for (let j = 0; j < w; j++) {
+          const [gx, gy] = tpsMap(warp, (2 * (j + 0.5)) / w - 1, (2 * (i + 0.5)) / h - 1);
+          const o = ((b * h + i) * w + j) * 2;
+          worst = Math.max(worst, Math.abs(grid[o]! - (((gx + 1) * w) / 2 - 0.5)));
+          worst = Math.max(worst, Math.abs(grid[o + 1]! - (((gy + 1) * h) / 2 - 0.5)));
+        }
+    });
+    expect(worst).toBeLessThan(1e-3); // pixels; float32 sums
+    expect(() => tpsSamplingGrid([warps[0]!, sampleTps(rng, { ...strong, gridSize: 5 })], w, h)).toThrow(
+      /same control grid/,
+    );
   });
 
   it('with zero TPS weights equals the affine warp of its similarity part', () => {

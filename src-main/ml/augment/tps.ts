@@ -222,7 +222,11 @@ export function tpsPoints(warp: TpsWarp, points: readonly MaybePoint[], width: n
   });
 }
 
-/** U(|u - c_i|^2) for every pixel centre of a width x height image and control grid: cached. */
+/**
+ * For every pixel centre (x, y) of a width x height image, in normalised coordinates: the row
+ * [U(|u - c_1|^2), ..., U(|u - c_n|^2), x, y, 1] of the TPS design matrix, [width * height, n + 3].
+ * Cached: every batch of a run shares its size and control grid.
+ */
 const basisCache = new Map<string, Float32Array>();
 const BASIS_CACHE_ENTRIES = 4;
 
@@ -231,18 +235,22 @@ function pixelBasis(width: number, height: number, controls: Float64Array): Floa
   let basis = basisCache.get(key);
   if (basis) return basis;
   const n = controls.length / 2;
-  basis = new Float32Array(width * height * n);
+  const columns = n + 3;
+  basis = new Float32Array(width * height * columns);
   for (let i = 0; i < height; i++) {
     const y = (2 * (i + 0.5)) / height - 1;
     for (let j = 0; j < width; j++) {
       const x = (2 * (j + 0.5)) / width - 1;
-      const row = (i * width + j) * n;
+      const row = (i * width + j) * columns;
       for (let k = 0; k < n; k++) {
         const dx = x - controls[2 * k]!;
         const dy = y - controls[2 * k + 1]!;
         const r2 = dx * dx + dy * dy;
         basis[row + k] = r2 > 0 ? r2 * Math.log(r2) : 0;
       }
+      basis[row + n] = x;
+      basis[row + n + 1] = y;
+      basis[row + n + 2] = 1;
     }
   }
   if (basisCache.size >= BASIS_CACHE_ENTRIES) basisCache.delete(basisCache.keys().next().value!);
@@ -253,8 +261,10 @@ function pixelBasis(width: number, height: number, controls: Float64Array): Floa
 /**
  * Source pixel INDEX coordinates (x, y) sampled by every pixel of each warped width x height
  * image, [B, height, width, 2] flattened: the dense grid bilinearSample takes, and the dense
- * correspondence field (warped pixel -> source location) equivariance losses need. The TPS sums
- * run as one matrix product on the tf backend. All warps must share one control grid.
+ * correspondence field (warped pixel -> source location) equivariance losses need. The whole map
+ * g, TPS sums, similarity part and the change to pixel indices (x_px = (g_x + 1) w / 2 - 0.5),
+ * is one matrix product of the cached design matrix with every warp's coefficients on the tf
+ * backend. All warps must share one control grid.
  */
 export function tpsSamplingGrid(warps: readonly TpsWarp[], width: number, height: number): Float32Array {
   const first = warps[0];
@@ -264,37 +274,33 @@ export function tpsSamplingGrid(warps: readonly TpsWarp[], width: number, height
     warps.some((w) => w.controls.length !== first.controls.length || w.controls.some((v, i) => v !== first.controls[i]))
   )
     throw new Error('tpsSamplingGrid: all warps of a batch must use the same control grid');
-  const weights = new Float32Array(n * 2 * warps.length); // [n, 2B]: column 2b = x of warp b
+  const batch = warps.length;
+  // Coefficients [n + 3, 2B]: column 2b gives x of warp b, column 2b + 1 its y, in pixels.
+  const coefficients = new Float32Array((n + 3) * 2 * batch);
+  const sx = width / 2;
+  const sy = height / 2;
   warps.forEach((warp, b) => {
-    for (let k = 0; k < n; k++) {
-      weights[k * 2 * warps.length + 2 * b] = warp.weights[2 * k]!;
-      weights[k * 2 * warps.length + 2 * b + 1] = warp.weights[2 * k + 1]!;
-    }
+    const put = (row: number, vx: number, vy: number): void => {
+      coefficients[row * 2 * batch + 2 * b] = vx;
+      coefficients[row * 2 * batch + 2 * b + 1] = vy;
+    };
+    for (let k = 0; k < n; k++) put(k, warp.weights[2 * k]! * sx, warp.weights[2 * k + 1]! * sy);
+    const [a, bb, c, d] = warp.affine;
+    put(n, a * sx, c * sy);
+    put(n + 1, bb * sx, d * sy);
+    put(n + 2, (warp.translation[0] + 1) * sx - 0.5, (warp.translation[1] + 1) * sy - 0.5);
   });
   const basis = pixelBasis(width, height, first.controls);
-  const product = tf.tidy(() =>
-    tf.matMul(tf.tensor2d(basis, [width * height, n]), tf.tensor2d(weights, [n, 2 * warps.length])),
-  );
-  const sums = product.dataSync(); // read outside tidy: it would walk a returned array element by element
-  product.dispose();
-  const grid = new Float32Array(warps.length * width * height * 2);
-  warps.forEach((warp, b) => {
-    const [a, bb, c, d] = warp.affine;
-    const [tx, ty] = warp.translation;
-    for (let i = 0; i < height; i++) {
-      const y = (2 * (i + 0.5)) / height - 1;
-      for (let j = 0; j < width; j++) {
-        const x = (2 * (j + 0.5)) / width - 1;
-        const pixel = i * width + j;
-        const gx = a * x + bb * y + tx + sums[pixel * 2 * warps.length + 2 * b]!;
-        const gy = c * x + d * y + ty + sums[pixel * 2 * warps.length + 2 * b + 1]!;
-        const o = (b * width * height + pixel) * 2;
-        grid[o] = ((gx + 1) * width) / 2 - 0.5;
-        grid[o + 1] = ((gy + 1) * height) / 2 - 0.5;
-      }
-    }
+  const grid = tf.tidy(() => {
+    const product = tf.matMul(
+      tf.tensor2d(basis, [width * height, n + 3]),
+      tf.tensor2d(coefficients, [n + 3, 2 * batch]),
+    );
+    return tf.transpose(tf.reshape(product, [width * height, batch, 2]), [1, 0, 2]);
   });
-  return grid;
+  const values = grid.dataSync() as Float32Array; // read outside tidy: it would walk a returned array element by element
+  grid.dispose();
+  return values;
 }
 
 /** Warps image b by warps[b] (bilinear, black outside). */

@@ -51,6 +51,12 @@ export interface ForwardOptions {
   fineTune?: FineTune;
   /** Taps to return (default: every stage); the forward pass stops after the deepest one. */
   stages?: readonly string[];
+  /**
+   * With training: batch norm statistics per each of this many consecutive, nearly equal
+   * sub-batches instead of the whole batch (split batch norm, MoCo's ShuffleBN on one device);
+   * same result as running each sub-batch on its own, in order. Default 1.
+   */
+  batchNormGroups?: number;
 }
 
 /** Feature maps by stage name. */

@@ -158,10 +158,11 @@ export function maxPoolAfterRelu(x: Tensor4D, kernel: number, stride: number, pa
  * training = true: batch mean and (biased) variance, and the moving averages move towards the
  * batch statistics (unbiased variance, as PyTorch), see nativeOps.batchNormTraining.
  * training = false: the moving averages. Safe inside tf.grads/variableGrads: the moving averages
- * never receive gradients.
+ * never receive gradients. groups > 1 (training only): statistics per consecutive sub-batch,
+ * split batch norm (nativeOps.batchNormTraining).
  */
-export function batchNorm(x: Tensor4D, p: BatchNormParams, training: boolean): Tensor4D {
-  if (training) return batchNormTraining(x, p);
+export function batchNorm(x: Tensor4D, p: BatchNormParams, training: boolean, groups = 1): Tensor4D {
+  if (training) return batchNormTraining(x, p, groups);
   return tf.batchNorm(
     x,
     p.movingMean as Tensor1D,

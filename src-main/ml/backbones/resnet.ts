@@ -70,13 +70,15 @@ function makeBlock(
   return { convs, norms, downsample };
 }
 
-function runBlock(x: Tensor4D, block: Block, training: boolean): Tensor4D {
+function runBlock(x: Tensor4D, block: Block, training: boolean, groups: number): Tensor4D {
   let y = x;
   block.convs.forEach((conv, i) => {
-    y = batchNorm(conv2d(y, conv), block.norms[i]!, training);
+    y = batchNorm(conv2d(y, conv), block.norms[i]!, training, groups);
     if (i < block.convs.length - 1) y = relu(y);
   });
-  const shortcut = block.downsample ? batchNorm(conv2d(x, block.downsample.conv), block.downsample.norm, training) : x;
+  const shortcut = block.downsample
+    ? batchNorm(conv2d(x, block.downsample.conv), block.downsample.norm, training, groups)
+    : x;
   return relu(tf.add(y, shortcut));
 }
 
@@ -88,7 +90,10 @@ export function createResNet(config: { arch: ResNetArch }, seed: number, trainab
   const stemConv = params.conv('conv1', 'conv1', { in: 3, out: 64, kernel: 7, stride: 2, pad: 3 });
   const stemNorm = params.batchNorm('bn1', 'conv1', 64);
   const stages: Stage[] = [
-    { info: infos[0]!, run: (x, training) => relu(batchNorm(conv2d(x, stemConv), stemNorm, training)) },
+    {
+      info: infos[0]!,
+      run: (x, training, groups) => relu(batchNorm(conv2d(x, stemConv), stemNorm, training, groups)),
+    },
   ];
 
   let inC = 64;
@@ -102,10 +107,10 @@ export function createResNet(config: { arch: ResNetArch }, seed: number, trainab
     }
     stages.push({
       info: infos[i + 1]!,
-      run: (x, training) => {
+      run: (x, training, groups) => {
         // conv2_x starts with the stem's max pool (torchvision puts it between bn1/relu and layer1).
         let y = i === 0 ? maxPoolAfterRelu(x, 3, 2, 1) : x;
-        for (const block of layer) y = runBlock(y, block, training);
+        for (const block of layer) y = runBlock(y, block, training, groups);
         return y;
       },
     });

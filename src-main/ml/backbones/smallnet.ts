@@ -51,8 +51,8 @@ export function createSmallNet(
     const norm = params.batchNorm(`bn${i + 1}`, info.name, info.channels);
     return {
       info,
-      run: (x, training) => {
-        const y = relu(batchNorm(conv2d(x, conv), norm, training));
+      run: (x, training, groups) => {
+        const y = relu(batchNorm(conv2d(x, conv), norm, training, groups));
         return i === 0 ? tf.maxPool(y, 2, 2, 'valid') : y;
       },
     };

@@ -10,8 +10,11 @@ import type { ParameterSet } from './layers.js';
 
 export interface Stage {
   info: StageInfo;
-  /** training: batch statistics + moving-average updates in this stage's batch norms. */
-  run(x: Tensor4D, training: boolean): Tensor4D;
+  /**
+   * training: batch statistics + moving-average updates in this stage's batch norms, computed
+   * per each of `groups` consecutive sub-batches (ForwardOptions.batchNormGroups).
+   */
+  run(x: Tensor4D, training: boolean, groups: number): Tensor4D;
 }
 
 /** Stage names a fine-tuning mode trains. */
@@ -42,12 +45,18 @@ export function stagedBackbone(config: BackboneConfig, stages: readonly Stage[],
       }
       const last = Math.max(...wanted.map((s) => names.indexOf(s)));
       const training = options.training ? trainedStages(infos, options.fineTune ?? 'all') : new Set<string>();
+      const groups = options.batchNormGroups ?? 1;
+      if (!Number.isInteger(groups) || groups < 1 || groups > images.shape[0]) {
+        throw new Error(
+          `backbone ${config.arch}: batchNormGroups must be an integer from 1 to the batch size ${images.shape[0]}; got ${groups}`,
+        );
+      }
       return tf.tidy(() => {
         const taps: Taps = {};
         let x = images;
         for (let i = 0; i <= last; i++) {
           const stage = stages[i]!;
-          x = stage.run(x, training.has(stage.info.name));
+          x = stage.run(x, training.has(stage.info.name), groups);
           if (wanted.includes(stage.info.name)) taps[stage.info.name] = x;
         }
         return taps;

@@ -13,9 +13,10 @@
 // GPUs; this is its one-device form, as in the official MoCo CIFAR-10 demo (SplitBatchNorm): both
 // encoders compute batch norm per sub-batch of batch/bnSplits images (each sub-batch a "GPU"),
 // queries in their original order, keys after a random permutation that is undone afterwards.
-// Running the backbone once per sub-batch is exactly split batch norm, since every other layer
-// treats images independently. Moving averages are then updated once per sub-batch (bnSplits
-// times per step instead of once with their mean), which only shortens their memory.
+// The backbone runs once on the whole batch with its batch norms in sub-batch groups
+// (ForwardOptions.batchNormGroups): the same as one pass per sub-batch, since every other layer
+// treats images independently, and faster. Moving averages are updated once per sub-batch
+// (bnSplits times per step instead of once with their mean), which only shortens their memory.
 //
 // The key encoder's EMA covers every weight, batch-norm moving statistics included (MoCo's code
 // averages parameters only and lets the key encoder's own forward passes move its statistics);
@@ -65,20 +66,9 @@ function createEncoder(config: MocoConfig, seed: number, trainable: boolean, fac
 export function embed(encoder: MocoEncoder, images: Tensor4D, splits: number): Tensor2D {
   const last = encoder.backbone.stages[encoder.backbone.stages.length - 1]!.name;
   return tf.tidy(() => {
-    const pooled = tf.split(images, splitSizes(images.shape[0], splits)).map((chunk) => {
-      const taps = encoder.backbone.apply(chunk as Tensor4D, { training: true, stages: [last] });
-      return tf.mean(taps[last]!, [1, 2]);
-    });
-    return encoder.head.apply(tf.concat(pooled) as Tensor2D);
+    const taps = encoder.backbone.apply(images, { training: true, stages: [last], batchNormGroups: splits });
+    return encoder.head.apply(tf.mean(taps[last]!, [1, 2]) as Tensor2D);
   });
-}
-
-/** Sizes of `splits` nearly equal consecutive sub-batches of `batch` images. */
-function splitSizes(batch: number, splits: number): number[] {
-  return Array.from(
-    { length: splits },
-    (_, i) => Math.floor(((i + 1) * batch) / splits) - Math.floor((i * batch) / splits),
-  );
 }
 
 /** Everything a pretraining run needs to continue exactly where it stopped. */
@@ -88,8 +78,11 @@ export interface MocoState {
   readonly seed: number;
   /** Number of images being trained on (fixes steps per epoch). */
   readonly imageCount: number;
-  /** Horizon of the cosine learning-rate schedule, in steps. */
-  readonly totalSteps: number;
+  /**
+   * Horizon of the cosine learning-rate schedule, in steps. A time-budgeted run moves it to the
+   * steps that fit in its budget once its pace is known (jobs/kinds/pretrain.ts).
+   */
+  totalSteps: number;
   /** Completed steps. */
   step: number;
   readonly query: MocoEncoder;

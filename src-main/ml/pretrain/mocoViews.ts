@@ -11,6 +11,13 @@ import { normalizeImageNet } from '../image/normalize.js';
 import type { MocoConfig } from './mocoConfig.js';
 import { randomResizedCrop } from './randomResizedCrop.js';
 
+/**
+ * Side of the images views are cut from, in view sides. Views are random resized crops of as
+ * little as a fifth of the image: read at twice the view size, such a crop is resampled from
+ * about as many pixels as it shows instead of upscaled.
+ */
+export const VIEW_SOURCE_SCALE = 2;
+
 type ViewConfig = Pick<MocoConfig, 'inputSize' | 'cropMinScale' | 'cropAspect' | 'photometric' | 'tps'>;
 
 /** One augmented view of every image: [B, inputSize, inputSize, 3], normalised for the backbone. */

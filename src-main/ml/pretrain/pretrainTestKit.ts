@@ -29,7 +29,8 @@ export function narrowBackbone(config: BackboneConfig, options: CreateOptions): 
     const norm = params.batchNorm(`bn${i + 1}`, name, out);
     return {
       info: { name, channels: out, stride: 2 ** (i + 1) },
-      run: (x: Tensor4D, training: boolean) => tf.relu(batchNorm(conv2d(x, conv), norm, training)),
+      run: (x: Tensor4D, training: boolean, groups: number) =>
+        tf.relu(batchNorm(conv2d(x, conv), norm, training, groups)),
     };
   });
   return stagedBackbone(config, stages, params);

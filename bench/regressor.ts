@@ -90,17 +90,23 @@ const baseline = evaluateLandmarks(
   { normPair: frames.normPair },
 );
 
+/** Seconds a training of `steps` steps takes (a fresh network each time). */
+async function timedTraining(steps: number): Promise<number> {
+  const { model, report } = await trainHeatmapHead({
+    backbone: createBackbone({ arch: 'resnet18' }, { seed: 1 }),
+    items: train,
+    keypointCount: k,
+    flipPairs: frames.flipPairs,
+    config: { inputSize, trainCropSize, steps },
+  });
+  model.dispose();
+  model.head.backbone.dispose();
+  return report.seconds;
+}
+// The first step builds kernels and costs several later ones: the difference of a 1-step and a
+// (1 + n)-step training is what n steps cost.
 const calibrationSteps = 3;
-const calibration = await trainHeatmapHead({
-  backbone: createBackbone({ arch: 'resnet18' }, { seed: 1 }),
-  items: train,
-  keypointCount: k,
-  flipPairs: frames.flipPairs,
-  config: { inputSize, trainCropSize, steps: calibrationSteps },
-});
-const secondsPerStep = calibration.report.seconds / calibrationSteps;
-calibration.model.dispose();
-calibration.model.head.backbone.dispose();
+const secondsPerStep = ((await timedTraining(1 + calibrationSteps)) - (await timedTraining(1))) / calibrationSteps;
 const steps = Math.max(calibrationSteps + 1, Math.floor(budget / secondsPerStep));
 console.log(`heatmap head: ${secondsPerStep.toFixed(2)} s/step in calibration -> ${steps} steps for ${budget} s`);
 

@@ -85,7 +85,7 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
    * laid over the steps that fit before the deadline (never beyond the epochs budget): the run
    * then ends annealed instead of being cut off at a high learning rate.
    */
-  const fitScheduleToDeadline = (): void => {
+  const fitScheduleToDeadline = (stepsDone: number): void => {
     if (p.minutes === null) return;
     if (stepsDone === 1) paceFrom = Date.now();
     if (stepsDone !== 1 + PACE_STEPS) return;
@@ -175,7 +175,7 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
         batch.images.dispose();
       }
       stepsDone++;
-      fitScheduleToDeadline();
+      fitScheduleToDeadline(stepsDone);
       finalLoss = result.loss;
       const values = {
         loss: result.loss,

@@ -27,7 +27,7 @@ import { batchSchedule, pointTensors } from './batches.js';
 import { HEATMAP_HEAD_DEFAULTS, type HeatmapHeadConfig, type TrainControl } from './config.js';
 import { loadLabeledExamples, type LabeledItem } from './labeledExamples.js';
 import { runTrainLoop } from './trainLoop.js';
-import type { TrainingReport } from './trainPaperHead.js';
+import { trainingReport, type TrainingReport } from './trainPaperHead.js';
 
 export interface HeatmapHeadTrainingInput {
   /** Random init or weights from any run (loadWeightsInto); trained in place per `fineTune`. */
@@ -204,15 +204,7 @@ export async function trainHeatmapHead(
       },
       control,
     );
-    return {
-      model: new HeatmapLandmarkModel(head, inputSize),
-      report: {
-        ...result,
-        problems: set.problems,
-        unlabeledKeypoints: set.unlabeledKeypoints,
-        examples: examples.length,
-      },
-    };
+    return { model: new HeatmapLandmarkModel(head, inputSize), report: trainingReport(result, set) };
   } catch (err) {
     head.dispose();
     throw err;

@@ -12,7 +12,7 @@ import { hypercolumnConfigFor, PAPER_HYPERCOLUMN, type HypercolumnConfig } from 
 import { normalizeImageNet, pixelsToTensor } from '../image/normalize.js';
 import type { LandmarkPredictor } from '../predict.js';
 import { PAPER_HEAD_DEFAULTS, type PaperHeadConfig, type TrainControl } from './config.js';
-import { loadLabeledExamples, type LabeledExample, type LabeledItem } from './labeledExamples.js';
+import { loadLabeledExamples, type LabeledExample, type LabeledItem, type LabeledSet } from './labeledExamples.js';
 import { runTrainLoop, type TrainLoopResult } from './trainLoop.js';
 import { batchSchedule, pointTensors } from './batches.js';
 
@@ -36,6 +36,16 @@ export interface TrainingReport extends TrainLoopResult {
   /** Keypoints without any visible label (their predictions are unreliable). */
   unlabeledKeypoints: number[];
   examples: number;
+}
+
+/** A training loop's result with what the labeled set left out. */
+export function trainingReport(result: TrainLoopResult, set: LabeledSet): TrainingReport {
+  return {
+    ...result,
+    problems: set.problems,
+    unlabeledKeypoints: set.unlabeledKeypoints,
+    examples: set.examples.length,
+  };
 }
 
 /** A trained paper head with its (frozen, borrowed) backbone: ready to predict. */
@@ -195,15 +205,7 @@ export async function trainPaperHead(
       },
       control,
     );
-    return {
-      model,
-      report: {
-        ...result,
-        problems: set.problems,
-        unlabeledKeypoints: set.unlabeledKeypoints,
-        examples: examples.length,
-      },
-    };
+    return { model, report: trainingReport(result, set) };
   } catch (err) {
     head.dispose();
     throw err;

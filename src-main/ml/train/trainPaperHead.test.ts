@@ -1,11 +1,8 @@
 // The paper head: numerical checks of the head itself (exact factorised hypercolumn, gradients,
 // masking, confidence, no leaks) and the issue's acceptance test: aligned demo crops, 20 labels,
-// random-init ResNet-18 hypercolumns, mean error < 0.6 x the mean-shape baseline's on held-out
-// crops (a 24x24 feature grid, as the paper's 48 costs 4x, and a short schedule). The acceptance
-// test takes ~30 s and does NOT pass: measured ratio 0.835 (10.9 vs 13.0 px; 0.75 with backbone
-// seed 2). With 20 labels the head fits its crops (2.7 px) but its regression-through-soft-argmax
-// overfits random-init features; 200 labels reach 0.55. So it runs only with
-// LANDMARK_STUDIO_ACCEPTANCE=1 and shows as skipped otherwise.
+// random-init ResNet-18 hypercolumns, the product's default training (PAPER_HEAD_DEFAULTS: 1200
+// TPS steps, 48x48 grid), mean error < 0.6 x the mean-shape baseline's on 40 held-out crops
+// (measured 0.554 with this backbone seed, 0.636 with seed 2: the margin is thin; 2-4 minutes).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +21,6 @@ import { runTrainLoop } from './trainLoop.js';
 
 const TRAIN = 20;
 const TEST = 40;
-const CONFIG = { featureGridSize: 24, batchSize: 8, steps: 100, augmentation: 'none' as const };
 
 let backbone: Backbone;
 let dir: string;
@@ -159,8 +155,6 @@ describe('paper head (numerics)', () => {
   });
 });
 
-const acceptance = process.env.LANDMARK_STUDIO_ACCEPTANCE === '1';
-
 describe('paper head training', () => {
   it('trains, predicts with confidences and leaves no tensor behind', async () => {
     const before = tf.memory().numTensors;
@@ -194,7 +188,7 @@ describe('paper head training', () => {
   });
 });
 
-describe.skipIf(!acceptance)('paper head on aligned demo crops (acceptance, LANDMARK_STUDIO_ACCEPTANCE=1)', () => {
+describe('paper head on aligned demo crops (acceptance)', () => {
   it(`beats the mean shape on held-out crops from ${TRAIN} labels (< 0.6 x its error)`, async () => {
     const train = data.items.slice(0, TRAIN);
     const test = data.items.slice(TRAIN);
@@ -203,7 +197,6 @@ describe.skipIf(!acceptance)('paper head on aligned demo crops (acceptance, LAND
       backbone,
       items: train,
       keypointCount: data.names.length,
-      config: CONFIG,
       seed: 1,
     });
     expect(report.problems).toEqual([]);

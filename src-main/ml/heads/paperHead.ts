@@ -1,7 +1,7 @@
 // The few-shot landmark regressor of papers 000/001 (paper 000 Sec. 4.1 "Evaluation"): per
-// target landmark, M = 50 filters of size 1x1xC on the frozen C-dim hypercolumn give 50
-// intermediate heatmaps; soft-argmax turns each into a coordinate; a linear layer maps the
-// 50 (x, y) to the landmark.
+// target landmark, M filters of size 1x1xC on the frozen C-dim hypercolumn give M intermediate
+// heatmaps; soft-argmax turns each into a coordinate; a linear layer maps the M (x, y) to the
+// landmark. The paper's M is 50; the default is 1 (train/config.ts says why).
 //
 // Two exact rewrites keep it fast on a CPU without changing the model:
 // - 1x1 filters commute with the hypercolumn's bilinear resize (both linear, resize weights sum to

@@ -160,7 +160,8 @@ const SETUPS: Record<DemoRegime, RegimeSetup> = {
     // takes ~20 s instead of minutes), on a 24x24 grid; crops stretched to 96 px as in the papers.
     paper: { inputSize: 96, featureGridSize: 24, batchSize: 8, steps: paperSteps, augmentation: 'none' },
     paperResize: 'stretch',
-    heatmap: { inputSize: 96, batchSize: 8, steps: heatmapSteps },
+    // The whole 96 px crop is the training input (the product's 128 px training crops are for frames).
+    heatmap: { inputSize: 96, trainCropSize: null, batchSize: 8, steps: heatmapSteps },
   },
   frame: {
     width: 640,

@@ -47,8 +47,8 @@ export interface PaperHeadConfig extends OptimizerConfig {
  * schedule, TPS augmentation, and its code's smooth-L1 loss (heads/paperHead.ts). The schedule is
  * longer than ours used to be because the paper's is: its code repeats the few labeled images to
  * 1000 TPS-warped samples per epoch for 45-120 epochs. On demo crops (20 labels, 1 heatmap,
- * batch 8) the held-out ratio goes 0.63 / 0.57 / 0.54 at 300 / 600 / 1200 steps (about 2 minutes
- * at 1200 on this 2-core machine).
+ * batch 8) the held-out ratio goes 0.63 / 0.57 / 0.54 at 300 / 600 / 1200 steps (1200 steps took
+ * 230-310 s on this 2-core machine with other work running; not yet timed on an idle one).
  * Learning rate: the paper's 0.01 gives 0.67 against 0.63 with 0.003 (0.74 with 0.001).
  * Weight decay: the paper's 0.05 is coupled L2 on DVE's raw filters, whose responses are then
  * multiplied by 50; ours are scaled by softargmaxMultiplier / sqrt(C), so the same 0.05 penalises

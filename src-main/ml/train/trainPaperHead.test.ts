@@ -2,7 +2,8 @@
 // masking, confidence, no leaks) and the acceptance test: aligned demo crops, 20 labels,
 // random-init ResNet-18 hypercolumns, the product's default training (PAPER_HEAD_DEFAULTS: 1200
 // TPS steps, 48x48 grid), mean error < 0.6 x the mean-shape baseline's on 40 held-out crops
-// (measured 0.554 with this backbone seed, 0.636 with seed 2: the margin is thin; 2-4 minutes).
+// (measured 0.554 with this backbone seed, 0.636 with seed 2: the margin is thin; 252-310 s
+// measured under load).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -103,11 +103,13 @@ async function timedTraining(steps: number): Promise<number> {
   model.head.backbone.dispose();
   return report.seconds;
 }
-// The first step builds kernels and costs several later ones: the difference of a 1-step and a
-// (1 + n)-step training is what n steps cost.
-const calibrationSteps = 3;
-const secondsPerStep = ((await timedTraining(1 + calibrationSteps)) - (await timedTraining(1))) / calibrationSteps;
-const steps = Math.max(calibrationSteps + 1, Math.floor(budget / secondsPerStep));
+// The first steps build kernels and grow buffers and cost several later ones: the difference of a
+// 3-step and a (3 + n)-step training is what n steps cost once warm (3 steps overestimated it ~1.7x).
+const warmSteps = 3;
+const calibrationSteps = 8;
+const secondsPerStep =
+  ((await timedTraining(warmSteps + calibrationSteps)) - (await timedTraining(warmSteps))) / calibrationSteps;
+const steps = Math.max(warmSteps + calibrationSteps, Math.floor(budget / secondsPerStep));
 console.log(`heatmap head: ${secondsPerStep.toFixed(2)} s/step in calibration -> ${steps} steps for ${budget} s`);
 
 const backbone = createBackbone({ arch: 'resnet18' }, { seed: 1 });

@@ -10,8 +10,8 @@
  *
  * Both sides train on --crop x --crop crops of the letterboxed input around the object and
  * predict on the whole input (HeatmapHeadConfig.trainCropSize; --crop 0 trains on the whole input).
- * Both sides calibrate: a few steps measure seconds per step, and the cosine schedule is laid
- * over the steps that fit in --budget seconds. Errors are mean pixel errors in ORIGINAL frame
+ * Both sides train for --budget seconds of wall clock: the cosine schedule follows the fraction of
+ * the budget spent, and training stops when it is spent. Errors are mean pixel errors in ORIGINAL frame
  * pixels over labeled points, next to the mean-shape baseline's. The full comparison of the
  * issue (20 labeled frames, 10 CPU-minutes, 256 px input) is
  *   npm run bench:regressor -- --budget 600
@@ -90,28 +90,6 @@ const baseline = evaluateLandmarks(
   { normPair: frames.normPair },
 );
 
-/** Seconds a training of `steps` steps takes (a fresh network each time). */
-async function timedTraining(steps: number): Promise<number> {
-  const { model, report } = await trainHeatmapHead({
-    backbone: createBackbone({ arch: 'resnet18' }, { seed: 1 }),
-    items: train,
-    keypointCount: k,
-    flipPairs: frames.flipPairs,
-    config: { inputSize, trainCropSize, steps },
-  });
-  model.dispose();
-  model.head.backbone.dispose();
-  return report.seconds;
-}
-// The first steps build kernels and grow buffers and cost several later ones: the difference of a
-// 3-step and a (3 + n)-step training is what n steps cost once warm (3 steps overestimated it ~1.7x).
-const warmSteps = 3;
-const calibrationSteps = 8;
-const secondsPerStep =
-  ((await timedTraining(warmSteps + calibrationSteps)) - (await timedTraining(warmSteps))) / calibrationSteps;
-const steps = Math.max(warmSteps + calibrationSteps, Math.floor(budget / secondsPerStep));
-console.log(`heatmap head: ${secondsPerStep.toFixed(2)} s/step in calibration -> ${steps} steps for ${budget} s`);
-
 const backbone = createBackbone({ arch: 'resnet18' }, { seed: 1 });
 const cpuStart = process.cpuUsage();
 const { model, report } = await trainHeatmapHead({
@@ -119,7 +97,8 @@ const { model, report } = await trainHeatmapHead({
   items: train,
   keypointCount: k,
   flipPairs: frames.flipPairs,
-  config: { inputSize, trainCropSize, steps },
+  // The cosine schedule runs over the budget (runTrainLoop's budgetSeconds), however many steps fit.
+  config: { inputSize, trainCropSize, steps: Number.MAX_SAFE_INTEGER, budgetSeconds: budget },
 });
 const cpu = process.cpuUsage(cpuStart);
 const predicted = await predictLandmarks(model, test);
@@ -137,7 +116,7 @@ backbone.dispose();
 const rows: string[][] = [
   [
     `tfjs (${info.backend})`,
-    String(steps),
+    String(report.losses.length),
     report.seconds.toFixed(0),
     ((cpu.user + cpu.system) / 1e6).toFixed(0),
     report.imagesPerSecond.toFixed(2),

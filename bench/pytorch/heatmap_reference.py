@@ -15,8 +15,8 @@ src-main/ml/heads/heatmapHead.ts + src-main/ml/train/trainHeatmapHead.ts:
 
 Input: a dataset folder with images/ and labels.json (ml/demo/writeDataset.ts layout). Frames are
 letterboxed into a square input of --input-size pixels; errors are in original frame pixels.
-Training runs for a wall-clock budget: a short calibration measures seconds per step and the
-cosine schedule is laid over the steps that fit (bench/regressor.ts does the same).
+Training runs for a wall-clock budget: the cosine schedule follows the fraction of the budget
+spent and training stops when it is spent (bench/regressor.ts does the same).
 
   pip install --retries 0 torch pillow numpy
   python3 bench/pytorch/heatmap_reference.py --data DIR --train 20 --test 40 --budget 60
@@ -235,7 +235,7 @@ def main():
     opt = torch.optim.Adam([{"params": decay, "weight_decay": 1e-4}, {"params": rest, "weight_decay": 0}], lr=1e-3)
     order = []
 
-    def step_once(step, steps):
+    def step_once(done):
         nonlocal order
         while len(order) < a.batch:
             perm = list(range(len(train)))
@@ -243,7 +243,7 @@ def main():
             order += perm
         idx, order = order[: a.batch], order[a.batch :]
         for g in opt.param_groups:
-            g["lr"] = 0.5 * 1e-3 * (1 + math.cos(math.pi * step / max(1, steps)))
+            g["lr"] = 0.5 * 1e-3 * (1 + math.cos(math.pi * done))
         x, t, m = make_batch(rng, train, idx, a.input_size, crop, 1.5, flip_perm)
         loss = spatial_ce_loss(net(x), t, m)
         opt.zero_grad()
@@ -254,18 +254,12 @@ def main():
     net.train()
     started = time.perf_counter()
     cpu_started = time.process_time()
-    # The first steps allocate and cost several later ones: time 8 steps after 3 warm ones (the
-    # first 3 alone overestimated a step ~1.4x). The calibration steps count as training steps.
-    warm, timed_steps = 3, 8
-    for s in range(warm + timed_steps):
-        if s == warm:
-            timed = time.perf_counter()
-        step_once(s, 100000)  # near-constant lr while calibrating
-    per_step = (time.perf_counter() - timed) / timed_steps
-    calib = warm + timed_steps
-    steps = calib + max(1, int((a.budget - (time.perf_counter() - started)) / per_step))
-    for s in range(calib, steps):
-        loss = step_once(s, steps)
+    # Cosine over the wall-clock budget, as ours (runTrainLoop with budgetSeconds): each step's rate
+    # follows the fraction of the budget spent, and training stops when it is all spent.
+    steps, loss = 0, 0.0
+    while (done := (time.perf_counter() - started) / a.budget) < 1:
+        loss = step_once(done)
+        steps += 1
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
 

@@ -10,6 +10,11 @@ export interface OptimizerConfig {
   weightDecay: number;
   /** Optimisation steps (one batch each). */
   steps: number;
+  /**
+   * Wall-clock budget in seconds (optional): training stops at `steps` or when the budget is
+   * spent, whichever comes first, and the cosine schedule follows whichever is further along.
+   */
+  budgetSeconds?: number;
   batchSize: number;
 }
 

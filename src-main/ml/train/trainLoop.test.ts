@@ -72,6 +72,33 @@ describe('training loop', () => {
     problem.dispose();
   });
 
+  it('stops when its wall-clock budget is spent, with the cosine schedule run out over that budget', async () => {
+    const problem = linearProblem(0, 100_000);
+    const reports: TrainProgress[] = [];
+    const spec = {
+      ...problem.spec,
+      optimizer: { ...problem.spec.optimizer, budgetSeconds: 0.4 },
+      // ~20 ms a step: the budget, not the 100 000 steps, ends the run.
+      makeBatch: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return problem.spec.makeBatch();
+      },
+    };
+    const result = await runTrainLoop(spec, { onProgress: (p) => reports.push(p) });
+    expect(result.losses.length).toBeGreaterThan(3);
+    expect(result.losses.length).toBeLessThan(40);
+    expect(result.seconds).toBeGreaterThanOrEqual(0.4);
+    expect(result.seconds).toBeLessThan(0.4 + 0.2);
+    // The rate fell from the base over the budget, not over the 100 000 steps.
+    expect(reports[0]!.learningRate).toBeGreaterThan(0.09);
+    expect(reports[reports.length - 1]!.learningRate).toBeLessThan(0.02);
+    expect(reports[reports.length - 1]!.totalSteps).toBeLessThan(100);
+    await expect(runTrainLoop({ ...spec, optimizer: { ...spec.optimizer, budgetSeconds: 0 } })).rejects.toThrow(
+      /positive number of seconds/,
+    );
+    problem.dispose();
+  });
+
   it('stops with an AbortError when cancelled, leaking nothing', async () => {
     const problem = linearProblem(0, 10_000);
     const controller = new AbortController();

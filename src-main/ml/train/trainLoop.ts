@@ -46,16 +46,23 @@ export async function runTrainLoop<Batch>(
   spec: TrainLoopSpec<Batch>,
   control: TrainControl = {},
 ): Promise<TrainLoopResult> {
-  const { steps, learningRate, weightDecay } = spec.optimizer;
+  const { steps, learningRate, weightDecay, budgetSeconds } = spec.optimizer;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`training needs at least one step; got steps = ${steps}`);
+  if (budgetSeconds !== undefined && !(budgetSeconds > 0))
+    throw new Error(`a training budget must be a positive number of seconds; got ${budgetSeconds}`);
   if (spec.trainable.length === 0) throw new Error('training has no trainable variables');
   const optimizer = new HostAdam(spec.trainable, spec.decayed, { ...ADAM_DEFAULTS, weightDecay });
   const losses: number[] = [];
   const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+  // Fraction of the run done: by steps, or by the clock when that is further along. The schedule
+  // follows it, so a time-budgeted run ends its cosine exactly when its budget ends.
+  const doneFraction = (step: number) => Math.max(step / steps, budgetSeconds ? elapsed() / budgetSeconds : 0);
   let images = 0;
-  for (let step = 0; step < steps; step++) {
+  for (let step = 0; step < steps && doneFraction(step) < 1; step++) {
     if (control.signal?.aborted) throw new TrainingCancelledError(step);
     const batch = await spec.makeBatch(step);
+    const rate = cosineLearningRate(learningRate, doneFraction(step), 1);
     try {
       const { value, grads } = tf.variableGrads(() => spec.loss(batch), spec.trainable);
       const lossValue = value.dataSync()[0]!;
@@ -65,7 +72,7 @@ export async function runTrainLoop<Batch>(
         }
         optimizer.apply(
           spec.trainable.map((v) => grads[v.name] ?? null),
-          cosineLearningRate(learningRate, step, steps),
+          rate,
         );
       } finally {
         tf.dispose([value, ...Object.values(grads)]);
@@ -75,17 +82,21 @@ export async function runTrainLoop<Batch>(
     } finally {
       spec.disposeBatch(batch);
     }
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = elapsed();
+    // The steps this run will take at its pace so far (all of them without a budget).
+    const totalSteps = budgetSeconds
+      ? Math.min(steps, Math.max(step + 1, Math.round(((step + 1) * budgetSeconds) / seconds)))
+      : steps;
     const progress: TrainProgress = {
       step: step + 1,
-      totalSteps: steps,
+      totalSteps,
       loss: losses[losses.length - 1]!,
-      learningRate: cosineLearningRate(learningRate, step, steps),
+      learningRate: rate,
       imagesPerSecond: images / Math.max(seconds, 1e-9),
-      etaSeconds: (seconds / (step + 1)) * (steps - step - 1),
+      etaSeconds: (seconds / (step + 1)) * (totalSteps - step - 1),
     };
     const every = control.progressEvery ?? 1;
-    if ((step + 1) % every === 0 || step + 1 === steps) control.onProgress?.(progress);
+    if ((step + 1) % every === 0 || step + 1 === totalSteps) control.onProgress?.(progress);
     // Let the event loop deliver an abort (or a progress message) between steps.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }

@@ -31,8 +31,8 @@ export class HostAdam {
     decayed: readonly Variable[],
     private readonly config: AdamConfig = ADAM_DEFAULTS,
   ) {
-    const names = new Set(decayed.map((v) => v.name));
-    this.decayed = variables.map((v) => names.has(v.name));
+    const decays = new Set(decayed);
+    this.decayed = variables.map((v) => decays.has(v));
     this.firstMoments = variables.map((v) => new Float32Array(v.size));
     this.secondMoments = variables.map((v) => new Float32Array(v.size));
   }

@@ -94,6 +94,15 @@ describe('training loop', () => {
     expect(reports[0]!.learningRate).toBeGreaterThan(0.09);
     expect(reports[reports.length - 1]!.learningRate).toBeLessThan(0.02);
     expect(reports[reports.length - 1]!.totalSteps).toBeLessThan(100);
+    // The step that spends the budget is reported, whatever progressEvery says.
+    const sparse: TrainProgress[] = [];
+    const short = await runTrainLoop(
+      { ...spec, optimizer: { ...spec.optimizer, budgetSeconds: 0.2 } },
+      { onProgress: (p) => sparse.push(p), progressEvery: 1000 },
+    );
+    expect(sparse.map((p) => [p.step, p.totalSteps, p.etaSeconds])).toEqual([
+      [short.losses.length, short.losses.length, 0],
+    ]);
     await expect(runTrainLoop({ ...spec, optimizer: { ...spec.optimizer, budgetSeconds: 0 } })).rejects.toThrow(
       /positive number of seconds/,
     );

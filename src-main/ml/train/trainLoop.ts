@@ -59,7 +59,8 @@ export async function runTrainLoop<Batch>(
   // follows it, so a time-budgeted run ends its cosine exactly when its budget ends.
   const doneFraction = (step: number) => Math.max(step / steps, budgetSeconds ? elapsed() / budgetSeconds : 0);
   let images = 0;
-  for (let step = 0; step < steps && doneFraction(step) < 1; step++) {
+  // One step at least; the run ends after the step that spends its steps or its budget.
+  for (let step = 0; ; step++) {
     if (control.signal?.aborted) throw new TrainingCancelledError(step);
     const batch = await spec.makeBatch(step);
     const rate = cosineLearningRate(learningRate, doneFraction(step), 1);
@@ -83,10 +84,13 @@ export async function runTrainLoop<Batch>(
       spec.disposeBatch(batch);
     }
     const seconds = elapsed();
-    // The steps this run will take at its pace so far (all of them without a budget).
-    const totalSteps = budgetSeconds
-      ? Math.min(steps, Math.max(step + 1, Math.round(((step + 1) * budgetSeconds) / seconds)))
-      : steps;
+    const last = step + 1 === steps || doneFraction(step + 1) >= 1;
+    // The steps this run will take: known at its end and without a budget, else at its pace so far.
+    const totalSteps = last
+      ? step + 1
+      : budgetSeconds
+        ? Math.min(steps, Math.max(step + 2, Math.round(((step + 1) * budgetSeconds) / seconds)))
+        : steps;
     const progress: TrainProgress = {
       step: step + 1,
       totalSteps,
@@ -96,10 +100,11 @@ export async function runTrainLoop<Batch>(
       etaSeconds: (seconds / (step + 1)) * (totalSteps - step - 1),
     };
     const every = control.progressEvery ?? 1;
-    if ((step + 1) % every === 0 || step + 1 === totalSteps) control.onProgress?.(progress);
+    if ((step + 1) % every === 0 || last) control.onProgress?.(progress);
+    if (last) break;
     // Let the event loop deliver an abort (or a progress message) between steps.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = elapsed();
   return { losses, seconds, imagesPerSecond: images / Math.max(seconds, 1e-9) };
 }

@@ -1,18 +1,19 @@
 /**
- * Few-shot curves with and without MoCo pretraining, on the procedural demo dataset (the
- * acceptance evidence of the MoCo pretraining issue). Per demo regime (aligned 112 px crops;
- * 640x480 frames with the critter on ~5% of the frame, anywhere, any angle):
- *   1. MoCo v2 pretraining of ResNet-18 on an unlabeled folder of the same regime (other seed than
- *      the labeled images) for a wall-clock budget; the loss curve against its chance level
- *      ln(queue + 1), steps, images/s; the checkpoint is kept in the cache for --reuse-pretrain;
+ * Few-shot curves with and without pretraining, on the procedural demo dataset (the acceptance
+ * evidence of the pretraining issues). Per demo regime (aligned 112 px crops; 640x480 frames with
+ * the critter on ~5% of the frame, anywhere, any angle):
+ *   1. pretraining of ResNet-18 (--method moco: MoCo v2; dense-contrastive: paper 003 Eq. 7) on an
+ *      unlabeled folder of the same regime (other seed than the labeled images) for a wall-clock
+ *      budget; the loss curve against its chance level, steps, images/s; the checkpoint is kept in
+ *      the cache for --reuse-pretrain;
  *   2. the few-shot heads (paper, heatmap) trained on 5/10/20/50 labels, 3 seeded label subsets
- *      each, on the pretrained backbone (the query encoder's, as `train --features <run>` loads
- *      it) and on a random-init one: the very network MoCo started from, for every row;
+ *      each, on the pretrained backbone (as `train --features <run>` loads it) and on a random-init
+ *      one: the very network the pretraining started from, for every row;
  *   3. held-out mean pixel error (original image pixels) per training as it goes, then per regime
  *      the curves (mean +- std over subsets) next to the mean-shape baseline, and the ratio
  *      pretrained / random-init at 20 labels against the issue's target (<= 0.8 for the best head).
  *
- *   npm run bench:fewshot -- [--regimes crop,frame] [--heads paper,heatmap] [--labels 5,10,20,50]
+ *   npm run bench:fewshot -- [--method moco|dense-contrastive] [--regimes crop,frame] [--heads paper,heatmap] [--labels 5,10,20,50]
  *     [--subsets 3] [--pretrain-minutes 7] [--reuse-pretrain] [--paper-steps N] [--heatmap-steps N]
  *     [--test 40] [--json out.json] [--threads N] [--quick]
  *
@@ -25,6 +26,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { evaluateLandmarks, fitMeanShape, predictMeanShape } from '../src-shared/metrics.js';
+import type { Tensor4D } from '@tensorflow/tfjs';
+import { PRETRAIN_METHODS, type PretrainMethod } from '../src-shared/domain.js';
 import type { Point } from '../src-shared/geometry.js';
 import { createRng, mixSeed } from '../src-shared/random.js';
 import { buildBackbone } from '../src-main/jobs/kinds/landmarkModel.js';
@@ -33,7 +36,14 @@ import type { DemoRegime } from '../src-main/ml/demo/generate.js';
 import { writeDemoDataset } from '../src-main/ml/demo/writeDataset.js';
 import { formatEngineInfo, initEngine, tf } from '../src-main/ml/engine.js';
 import { BatchLoader, type LoaderItem } from '../src-main/ml/image/batchLoader.js';
-import { createMocoState, disposeMocoState, mocoStep, type MocoState } from '../src-main/ml/pretrain/moco.js';
+import { createMocoState, disposeMocoState, mocoStep } from '../src-main/ml/pretrain/moco.js';
+import {
+  createDenseContrastState,
+  denseContrastStep,
+  disposeDenseContrastState,
+  resolveDenseContrastConfig,
+} from '../src-main/ml/pretrain/denseContrast.js';
+import { saveDenseContrastState } from '../src-main/ml/pretrain/denseContrastCheckpoint.js';
 import { saveMocoState } from '../src-main/ml/pretrain/mocoCheckpoint.js';
 import { resolveMocoConfig, type MocoConfig } from '../src-main/ml/pretrain/mocoConfig.js';
 import { predictLandmarks, type LandmarkPredictor } from '../src-main/ml/predict.js';
@@ -54,6 +64,8 @@ type Head = (typeof HEADS)[number];
 const FEATURES = ['random', 'pretrained'] as const;
 type Features = (typeof FEATURES)[number];
 const REGIMES: readonly DemoRegime[] = ['crop', 'frame'];
+/** Pretraining methods: MoCo v2 (paper 000) or dense contrastive learning (paper 003 Eq. 7). */
+type Method = PretrainMethod;
 /** The issue's target: pretrained error <= 0.8 x random-init error at 20 labels. */
 const TARGET_RATIO = 0.8;
 const TARGET_LABELS = 20;
@@ -64,6 +76,7 @@ const { values: args } = parseArgs({
   options: {
     regimes: { type: 'string', default: REGIMES.join(',') },
     heads: { type: 'string', default: HEADS.join(',') },
+    method: { type: 'string', default: 'moco' },
     labels: { type: 'string' },
     subsets: { type: 'string' },
     'pretrain-minutes': { type: 'string' },
@@ -94,6 +107,7 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 const quick = args.quick;
 const regimes = listArg('regimes', args.regimes, REGIMES);
 const heads = listArg('heads', args.heads, HEADS);
+const [method] = listArg('method', args.method, PRETRAIN_METHODS) as [Method];
 const labelCounts = (args.labels ?? (quick ? '5' : '5,10,20,50')).split(',').map((s) => positiveInt('labels', s, 1));
 const subsets = positiveInt('subsets', args.subsets, quick ? 1 : 3);
 const pretrainMinutes = Number(args['pretrain-minutes'] ?? (quick ? 0.3 : 7));
@@ -250,8 +264,11 @@ async function frameTiles(frameDir: string): Promise<string[]> {
 }
 
 interface PretrainSummary {
+  method: Method;
   images: number;
-  config: MocoConfig;
+  /** The method's settings in words. */
+  settings: string;
+  config: unknown;
   messages: string[];
   minutes: number;
   steps: number;
@@ -271,13 +288,13 @@ const std = (xs: readonly number[]): number =>
   xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 
 /**
- * Mean loss over windows of the run (steps 1-based): the first 10 steps once the queue holds real
- * keys, each quarter of the rest, the last 10. Before the queue is full its random start vectors
- * are easy negatives and the loss is near 0, which says nothing about the features.
+ * Mean loss over windows of the run (steps 1-based): the first 10 steps from `from` (MoCo: once
+ * the queue holds real keys; before, its random start vectors are easy negatives and the loss is
+ * near 0, which says nothing about the features), each quarter of the rest, the last 10.
  */
-function lossCurve(losses: readonly number[], queueFullAt: number): { label: string; loss: number }[] {
+function lossCurve(losses: readonly number[], from0: number): { label: string; loss: number }[] {
   const n = losses.length;
-  const from = Math.min(queueFullAt, Math.max(0, n - 1));
+  const from = Math.min(from0, Math.max(0, n - 1));
   const windows: [number, number][] = [[from, Math.min(from + 10, n)]];
   for (let q = 0; q < 4; q++)
     windows.push([from + Math.floor((q * (n - from)) / 4), from + Math.floor(((q + 1) * (n - from)) / 4)]);
@@ -289,47 +306,117 @@ function lossCurve(losses: readonly number[], queueFullAt: number): { label: str
 
 function printPretrain(regime: DemoRegime, s: PretrainSummary): void {
   console.log(
-    `[${regime}] MoCo v2 ResNet-18${s.reused ? ' (reused checkpoint)' : ''}: ${s.images} images, input ${s.config.inputSize}, batch ${s.config.batchSize}, ` +
-      `queue ${s.config.queueSize}, key momentum ${s.config.keyMomentum}, lr ${s.config.learningRate}, crop scale ${s.config.cropMinScale}-1; ` +
+    `[${regime}] ${s.settings}${s.reused ? ' (reused checkpoint)' : ''}: ${s.images} images; ` +
       `${s.steps}/${s.totalSteps} steps (${s.epochs.toFixed(1)} epochs) in ${s.seconds.toFixed(0)} s (budget ${s.minutes} min), ${s.imagesPerSecond.toFixed(1)} images/s`,
   );
   for (const m of s.messages) console.log(`[${regime}]   config: ${m}`);
   console.log(
-    `[${regime}]   loss vs chance ln(queue+1) = ${s.chanceLoss.toFixed(3)}: ` +
+    `[${regime}]   loss vs chance ${s.chanceLoss.toFixed(3)}: ` +
       s.lossCurve.map((w) => `${w.label} ${w.loss.toFixed(3)} (${(w.loss / s.chanceLoss).toFixed(2)}x)`).join(', ') +
       `; positive cosine ${s.positiveSimilarity.first.toFixed(3)} -> ${s.positiveSimilarity.last.toFixed(3)}`,
   );
 }
 
-/** Runs MoCo steps on `state`, epoch after epoch, until `done()` says stop. */
-async function runMoco(
-  state: MocoState,
+/** One pretraining run as the bench drives it, whatever the method. */
+interface Pretrainer {
+  step(images: Tensor4D): Promise<{ loss: number; positive: number; chance: number }>;
+  save(dir: string): Promise<void>;
+  dispose(): void;
+}
+
+interface PretrainPlan {
+  settings: string;
+  config: unknown;
+  messages: string[];
+  batchSize: number;
+  /** Steps before the loss means something (MoCo: until the queue holds real keys). */
+  lossFrom: number;
+  create(totalSteps: number): Pretrainer;
+}
+
+/**
+ * Dense contrastive pretraining (paper 003 Eq. 7) with the product's defaults (48 px views, batch
+ * 8, 64 points per image: many small steps, which is what pays on a CPU; bench/README.md).
+ */
+function pretrainPlan(regime: DemoRegime, imageCount: number): PretrainPlan {
+  if (method === 'dense-contrastive') {
+    const config = resolveDenseContrastConfig(
+      quick ? { inputSize: 32, batchSize: 4, pointsPerImage: 16 } : {},
+      imageCount,
+    );
+    return {
+      settings:
+        `dense contrastive ResNet-18 ${config.stage} (hypercolumn ${config.hypercolumnStages.join('+')}): input ${config.inputSize}, ` +
+        `batch ${config.batchSize}, ${config.pointsPerImage} points per image, tau ${config.temperature}, lr ${config.learningRate}, crop scale ${config.cropMinScale}-1`,
+      config,
+      messages: [],
+      batchSize: config.batchSize,
+      lossFrom: 0,
+      create(totalSteps) {
+        const state = createDenseContrastState({ config, imageCount, seed: SEEDS.moco, totalSteps });
+        return {
+          step: async (images) => {
+            const r = await denseContrastStep(state, images);
+            return { loss: r.loss, positive: r.positiveSimilarity, chance: r.chanceLoss };
+          },
+          save: (dir) => saveDenseContrastState(state, dir),
+          dispose: () => disposeDenseContrastState(state),
+        };
+      },
+    };
+  }
+  const { config, messages } = resolveMocoConfig(SETUPS[regime].moco, imageCount);
+  return {
+    settings:
+      `MoCo v2 ResNet-18: input ${config.inputSize}, batch ${config.batchSize}, queue ${config.queueSize}, ` +
+      `key momentum ${config.keyMomentum}, lr ${config.learningRate}, crop scale ${config.cropMinScale}-1`,
+    config,
+    messages,
+    batchSize: config.batchSize,
+    lossFrom: Math.ceil(config.queueSize / config.batchSize),
+    create(totalSteps) {
+      const state = createMocoState({ config, imageCount, seed: SEEDS.moco, totalSteps });
+      return {
+        step: async (images) => {
+          const r = await mocoStep(state, images);
+          return { loss: r.loss, positive: r.positiveSimilarity, chance: r.chanceLoss };
+        },
+        save: (dir) => saveMocoState(state, dir),
+        dispose: () => disposeMocoState(state),
+      };
+    },
+  };
+}
+
+/** Runs steps epoch after epoch until `done()` says stop. */
+async function runSteps(
+  run: Pretrainer,
   loader: BatchLoader,
   done: () => boolean,
-  onStep: (loss: number, positive: number) => void,
+  onStep: (loss: number, positive: number, chance: number) => void,
 ): Promise<void> {
   for (let epoch = 0; !done(); epoch++) {
     for await (const batch of loader.epoch(epoch)) {
       let result;
       try {
-        result = await mocoStep(state, batch.images);
+        result = await run.step(batch.images);
       } finally {
         batch.images.dispose();
       }
-      onStep(result.loss, result.positiveSimilarity);
+      onStep(result.loss, result.positive, result.chance);
       if (done()) break;
     }
   }
 }
 
 /**
- * MoCo on `files` for `minutes` of wall clock: 3 calibration steps on a throwaway state measure
- * seconds per step, then the cosine schedule is laid over the steps that fit in the rest of the
- * budget (a run cut short by a slower machine stops at the deadline).
+ * Pretraining on `files` for `minutes` of wall clock: 3 calibration steps on a throwaway state
+ * measure seconds per step, then the cosine schedule is laid over the steps that fit in the rest
+ * of the budget (a run cut short by a slower machine stops at the deadline).
  */
 async function pretrain(regime: DemoRegime, files: string[], checkpointDir: string): Promise<PretrainSummary> {
   const setup = SETUPS[regime];
-  const { config, messages } = resolveMocoConfig(setup.moco, files.length);
+  const plan = pretrainPlan(regime, files.length);
   const started = Date.now();
   const deadline = started + pretrainMinutes * 60_000;
   const loader = new BatchLoader(
@@ -337,7 +424,7 @@ async function pretrain(regime: DemoRegime, files: string[], checkpointDir: stri
     {
       size: setup.pretrainLoadSize,
       mode: 'stretch',
-      batchSize: config.batchSize,
+      batchSize: plan.batchSize,
       shuffle: true,
       seed: mixSeed(SEEDS.moco, 4),
       dropLast: true,
@@ -346,11 +433,11 @@ async function pretrain(regime: DemoRegime, files: string[], checkpointDir: stri
     },
   );
   const calibrationSteps = 3;
-  const calibration = createMocoState({ config, imageCount: files.length, seed: SEEDS.moco, totalSteps: 1000 });
+  const calibration = plan.create(1000);
   const stepTimes: number[] = [];
   try {
     let t = performance.now();
-    await runMoco(
+    await runSteps(
       calibration,
       loader,
       () => stepTimes.length >= calibrationSteps,
@@ -360,45 +447,50 @@ async function pretrain(regime: DemoRegime, files: string[], checkpointDir: stri
       },
     );
   } finally {
-    disposeMocoState(calibration);
+    calibration.dispose();
   }
   // The first step builds kernels: the later ones say what a step costs.
   const secondsPerStep = mean(stepTimes.slice(1));
   const totalSteps = Math.max(1, Math.floor((deadline - Date.now()) / 1000 / secondsPerStep));
   console.log(
-    `[${regime}] MoCo calibration: ${secondsPerStep.toFixed(2)} s/step -> ${totalSteps} steps in the remaining budget`,
+    `[${regime}] ${method} calibration: ${secondsPerStep.toFixed(2)} s/step -> ${totalSteps} steps in the remaining budget`,
   );
-  const state = createMocoState({ config, imageCount: files.length, seed: SEEDS.moco, totalSteps });
+  const run = plan.create(totalSteps);
   const losses: number[] = [];
   const positives: number[] = [];
+  const chances: number[] = [];
   const trainStart = Date.now();
+  const every = Math.max(25, Math.round(totalSteps / 40));
   try {
-    const done = () => state.step >= totalSteps || Date.now() >= deadline;
-    await runMoco(state, loader, done, (loss, positive) => {
+    const done = () => losses.length >= totalSteps || Date.now() >= deadline;
+    await runSteps(run, loader, done, (loss, positive, chance) => {
       losses.push(loss);
       positives.push(positive);
-      if (losses.length % 25 === 0 || losses.length === totalSteps)
+      chances.push(chance);
+      if (losses.length % every === 0 || losses.length === totalSteps)
         console.log(
-          `[${regime}]   step ${losses.length}/${totalSteps} loss ${loss.toFixed(3)} (chance ${Math.log(config.queueSize + 1).toFixed(3)}) positive ${positive.toFixed(3)}`,
+          `[${regime}]   step ${losses.length}/${totalSteps} loss ${loss.toFixed(3)} (chance ${chance.toFixed(3)}) positive ${positive.toFixed(3)}`,
         );
     });
-    await saveMocoState(state, checkpointDir);
+    await run.save(checkpointDir);
   } finally {
-    disposeMocoState(state);
+    run.dispose();
   }
   const seconds = (Date.now() - started) / 1000;
   const summary: PretrainSummary = {
+    method,
     images: files.length,
-    config,
-    messages,
+    settings: plan.settings,
+    config: plan.config,
+    messages: plan.messages,
     minutes: pretrainMinutes,
     steps: losses.length,
     totalSteps,
-    epochs: (losses.length * config.batchSize) / files.length,
+    epochs: (losses.length * plan.batchSize) / files.length,
     seconds,
-    imagesPerSecond: (losses.length * config.batchSize) / ((Date.now() - trainStart) / 1000),
-    chanceLoss: Math.log(config.queueSize + 1),
-    lossCurve: lossCurve(losses, Math.ceil(config.queueSize / config.batchSize)),
+    imagesPerSecond: (losses.length * plan.batchSize) / ((Date.now() - trainStart) / 1000),
+    chanceLoss: mean(chances),
+    lossCurve: lossCurve(losses, plan.lossFrom),
     positiveSimilarity: { first: mean(positives.slice(0, 10)), last: mean(positives.slice(-10)) },
   };
   fs.writeFileSync(path.join(checkpointDir, 'bench-summary.json'), JSON.stringify(summary, null, 2));
@@ -493,7 +585,7 @@ async function runRegime(regime: DemoRegime): Promise<RegimeResult> {
   const test = data.items.slice(poolCount);
 
   // ---- pretraining ---------------------------------------------------------------------------
-  const checkpointDir = path.join(cacheRoot, `${regime}-moco-${files.length}${quick ? '-quick' : ''}`);
+  const checkpointDir = path.join(cacheRoot, `${regime}-${method}-${files.length}${quick ? '-quick' : ''}`);
   const summaryFile = path.join(checkpointDir, 'bench-summary.json');
   let pretrained: PretrainSummary;
   if (args['reuse-pretrain'] && fs.existsSync(summaryFile)) {
@@ -661,6 +753,7 @@ if (args.json) {
       paperSteps,
       heatmapSteps,
       pretrainMinutes,
+      method,
       quick,
     },
     setups: Object.fromEntries(regimes.map((r) => [r, SETUPS[r]])),

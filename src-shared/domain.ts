@@ -173,7 +173,7 @@ export const TRAIN_BACKBONES = ['resnet18', 'resnet50', 'smallnet'] as const;
 export type TrainBackbone = (typeof TRAIN_BACKBONES)[number];
 
 /** Unsupervised pretraining methods (DESIGN "Methods"). */
-export const PRETRAIN_METHODS = ['moco'] as const;
+export const PRETRAIN_METHODS = ['moco', 'dense-contrastive'] as const;
 export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
 
 /** Which backbone stages a head trains: none (frozen features), the last used stage, or all. */

@@ -30,7 +30,7 @@ const SMALL: PretrainRequest = { method: 'moco', backbone: 'smallnet', size: 32,
 let ws: Workspace;
 let store: ProjectStore;
 
-/** Step recorded in a MoCo checkpoint folder's metadata. */
+/** Step recorded in a checkpoint folder's metadata. */
 function checkpointStep(dir: string): number {
   const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as {
     userDefinedMetadata: { metadata: { step: number } };
@@ -180,6 +180,61 @@ describe('train --features <pretraining run>', () => {
       for (const t of tensors.values()) t.dispose();
     }
   }, 60_000);
+});
+
+describe('dense contrastive pretraining (--method dense-contrastive)', () => {
+  it('trains a ResNet-18 to conv3_x, resumes after cancel with a continuous curve, and plugs into train --features', async () => {
+    const DENSE: PretrainRequest = { method: 'dense-contrastive', backbone: 'resnet18', size: 32, batch: 8 };
+    let cancelledRun = 0;
+    const first = await pretrain({ ...DENSE, epochs: 30, checkpointMinutes: 10 }, (e, runId) => {
+      if (e.done >= 3 && !cancelledRun) cancelRun(store, (cancelledRun = runId));
+    });
+    expect(first.outcome.status).toBe('cancelled');
+    const dir = path.join(store.modelsDir, `run-${first.runId}`);
+    const savedAt = checkpointStep(dir);
+    expect(savedAt).toBeGreaterThanOrEqual(3);
+    expect(store.runs.require(first.runId)).toMatchObject({ method: 'dense-contrastive' });
+    expect(store.runs.require(first.runId).config).toMatchObject({ inputSize: 32, batchSize: 8, imageCount: IMAGES });
+
+    const resumed = await pretrain({ method: 'dense-contrastive', resume: first.runId, minutes: 0.05 });
+    expect(resumed.outcome.status).toBe('done');
+    if (resumed.outcome.status !== 'done') return;
+    expect(resumed.outcome.result.startStep).toBe(savedAt);
+    expect(resumed.outcome.result.steps).toBeGreaterThan(savedAt);
+    expect(resumed.outcome.result.chanceLoss).toBeGreaterThan(Math.log(2 * 8 - 1)); // >= 8 points over 8 images
+    const steps = lossSteps(first.runId);
+    expect(steps.slice(0, resumed.outcome.result.steps)).toEqual(
+      Array.from({ length: resumed.outcome.result.steps }, (_, i) => i),
+    );
+    expect(store.runs.metrics(first.runId).negativeSimilarity).toHaveLength(steps.length);
+
+    const prepared = prepareTraining(store, { head: 'heatmap', backbone: 'resnet18', features: first.runId, seed: 3 });
+    const pretrained = buildBackbone(prepared.spec, prepared.features);
+    const { tensors } = readWeights(dir);
+    try {
+      for (const name of ['conv1.weight', 'layer2.1.conv2.weight', 'layer4.1.conv2.weight']) {
+        expect(Array.from(pretrained.weights.get(name)!.dataSync())).toEqual(
+          Array.from(tensors.get(`backbone.${name}`)!.dataSync()),
+        );
+      }
+    } finally {
+      pretrained.dispose();
+      for (const t of tensors.values()) t.dispose();
+    }
+  }, 120_000);
+
+  it('refuses a queue, a backbone without conv2_x/conv3_x, and resuming a MoCo run as dense', async () => {
+    expect(
+      (await apiError(pretrain({ method: 'dense-contrastive', backbone: 'resnet18', queue: 64 }))).message,
+    ).toMatch(/--queue is a MoCo setting; dense-contrastive pretraining has no queue/);
+    expect((await apiError(pretrain({ method: 'dense-contrastive', backbone: 'smallnet' }))).message).toMatch(
+      /Cannot pretrain on the project's images: backbone smallnet has no stage "conv3_x".*use resnet18 or resnet50/,
+    );
+    const moco = store.runs.create({ kind: 'pretrain', method: 'moco', config: { backbone: 'smallnet' } });
+    expect((await apiError(pretrain({ method: 'dense-contrastive', resume: moco.id }))).message).toMatch(
+      `Run ${moco.id} is a moco pretraining run; it cannot be resumed with --method dense-contrastive`,
+    );
+  });
 });
 
 describe('bad input', () => {

@@ -1,19 +1,20 @@
 // A pretraining run, parent side: collects the images (the project's, or any folder, scanned
-// with the same decoder and problem list as the project scan), validates the budget and the MoCo
-// settings against them, records the run, runs the 'pretrain' job and records its outcome.
+// with the same decoder and problem list as the project scan), validates the budget and the
+// method's settings against them, records the run, runs the 'pretrain' job and records its outcome.
 // `resume` continues a stopped, cancelled or crashed run under the same id from its checkpoint.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../../src-shared/api.js';
 import type { PretrainMethod, RunRecord, TrainBackbone } from '../../src-shared/domain.js';
 import type { BackboneConfig } from '../ml/backbones/index.js';
+import { resolveDenseContrastConfig, type DenseContrastConfig } from '../ml/pretrain/denseContrast.js';
 import { resolveMocoConfig, type MocoConfig } from '../ml/pretrain/mocoConfig.js';
 import { IMAGE_EXTENSIONS } from '../services/imageDecode.js';
 import { scanImageRoot } from '../services/scanImages.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { failOrphanedRuns } from './activeRuns.js';
 import { createRun, executeRun, type ExecuteOptions, type RunOutcome } from './executeRun.js';
-import type { PretrainPayload, PretrainResult } from './pretrainTypes.js';
+import type { PretrainMethodConfig, PretrainPayload, PretrainResult, PretrainSettings } from './pretrainTypes.js';
 import { itemsOfSplit, jobImage, allItems } from './projectData.js';
 import { aRunOfKind } from './runNames.js';
 import { modelFolder } from './trainRun.js';
@@ -38,8 +39,8 @@ export interface PretrainRequest {
   seed?: number;
   /** Id of a pretraining run to continue (the other settings come from it). */
   resume?: number;
-  /** Further MoCo settings (tests use small ones); never needed from the command line. */
-  overrides?: Partial<MocoConfig>;
+  /** Further settings of the method (tests use small ones); never needed from the command line. */
+  overrides?: Partial<MocoConfig> | Partial<DenseContrastConfig>;
 }
 
 export interface PreparedPretraining {
@@ -47,12 +48,15 @@ export interface PreparedPretraining {
   runId: number | null;
   config: Record<string, unknown>;
   /** Everything but the run's file paths (known once the run has an id). */
-  payload: Omit<PretrainPayload, 'checkpointDir' | 'checkpointRel' | 'curveLog' | 'workerPidFile'>;
+  payload: PretrainMethodConfig & PretrainSettings;
   /** Images found but unusable (reported, skipped). */
   problems: string[];
   /** What was adjusted (e.g. the queue clamped to the image count). */
   messages: string[];
 }
+
+/** Where a run record keeps its method's resolved settings. */
+const METHOD_CONFIG_KEY: Record<PretrainMethod, string> = { moco: 'moco', 'dense-contrastive': 'denseContrastive' };
 
 function backboneConfig(arch: TrainBackbone): BackboneConfig {
   return arch === 'smallnet' ? { arch, outChannels: SMALLNET_PRETRAIN_CHANNELS } : { arch };
@@ -181,7 +185,7 @@ export async function preparePretraining(store: ProjectStore, req: PretrainReque
       );
     }
     const payload = {
-      config: stored.moco as MocoConfig,
+      ...({ method: resumed.method, config: stored[METHOD_CONFIG_KEY[req.method]] } as PretrainMethodConfig),
       seed: stored.seed as number,
       images,
       epochs: stored.epochs as number,
@@ -193,39 +197,48 @@ export async function preparePretraining(store: ProjectStore, req: PretrainReque
     return { runId: resumed.id, config: stored, payload, problems, messages: [] };
   }
   const backbone = req.backbone ?? 'resnet18';
-  const overrides: Partial<MocoConfig> = {
+  if (req.queue !== undefined && req.method !== 'moco')
+    throw new ApiError('invalid', `--queue is a MoCo setting; ${req.method} pretraining has no queue of negatives.`);
+  const overrides = {
     backbone: backboneConfig(backbone),
     ...(req.size === undefined ? {} : { inputSize: req.size }),
     ...(req.batch === undefined ? {} : { batchSize: req.batch }),
     ...(req.queue === undefined ? {} : { queueSize: req.queue }),
     ...req.overrides,
   };
-  let resolved;
+  let resolved: PretrainMethodConfig & { messages: string[] };
   try {
-    resolved = resolveMocoConfig(overrides, images.length);
+    resolved =
+      req.method === 'moco'
+        ? { method: 'moco', ...resolveMocoConfig(overrides as Partial<MocoConfig>, images.length) }
+        : {
+            method: 'dense-contrastive',
+            config: resolveDenseContrastConfig(overrides as Partial<DenseContrastConfig>, images.length),
+            messages: [],
+          };
   } catch (err) {
     throw new ApiError('invalid', `Cannot pretrain on ${source}: ${(err as Error).message}.`);
   }
   // With only a time budget the epochs stay at the default horizon of the cosine schedule.
   const epochs = req.epochs ?? PRETRAIN_DEFAULTS.epochs;
   const seed = req.seed ?? PRETRAIN_DEFAULTS.seed;
-  const moco = resolved.config;
+  const methodConfig = resolved.config;
   const config = {
     method: req.method,
     backbone,
-    inputSize: moco.inputSize,
-    batchSize: moco.batchSize,
-    queueSize: moco.queueSize,
+    inputSize: methodConfig.inputSize,
+    batchSize: methodConfig.batchSize,
+    ...(resolved.method === 'moco' ? { queueSize: resolved.config.queueSize } : {}),
     epochs,
     minutes,
     checkpointMinutes,
     seed,
     folder,
     imageCount: images.length,
-    moco,
+    [METHOD_CONFIG_KEY[req.method]]: methodConfig,
   };
   const payload = {
-    config: moco,
+    ...({ method: resolved.method, config: resolved.config } as PretrainMethodConfig),
     seed,
     images,
     epochs,
@@ -237,7 +250,7 @@ export async function preparePretraining(store: ProjectStore, req: PretrainReque
   return { runId: null, config, payload, problems, messages: resolved.messages };
 }
 
-/** Step of the MoCo checkpoint in `dir` (its weights manifest's metadata), without reading the weights. */
+/** Step of the checkpoint in `dir` (its weights manifest's metadata), without reading the weights. */
 function checkpointStep(dir: string): number {
   try {
     const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as {

@@ -1,10 +1,17 @@
 // What the parent hands the 'pretrain' job and what it hands back: plain data over IPC.
+import type { DenseContrastConfig } from '../ml/pretrain/denseContrast.js';
 import type { MocoConfig } from '../ml/pretrain/mocoConfig.js';
 import type { JobImage } from './jobTypes.js';
 
-export interface PretrainPayload {
-  /** Resolved and validated (resolveMocoConfig); ignored on resume, where the checkpoint's config rules. */
-  config: MocoConfig;
+/**
+ * The method and its settings, resolved and validated (resolveMocoConfig,
+ * resolveDenseContrastConfig); on resume the checkpoint's config rules.
+ */
+export type PretrainMethodConfig =
+  { method: 'moco'; config: MocoConfig } | { method: 'dense-contrastive'; config: DenseContrastConfig };
+
+/** Budgets and data of a run, known before it has an id. */
+export interface PretrainSettings {
   seed: number;
   /** Images to train on (the same list, in the same order, on every resume). */
   images: Pick<JobImage, 'path' | 'crop'>[];
@@ -16,6 +23,11 @@ export interface PretrainPayload {
   checkpointMinutes: number;
   /** Continue from the checkpoint at checkpointDir instead of starting fresh. */
   resume: boolean;
+  cacheDir: string | null;
+}
+
+/** Where a run keeps its files (known once it has an id). */
+export interface PretrainFiles {
   /** Absolute checkpoint folder, and the same relative to the project's models/ (for the run record). */
   checkpointDir: string;
   checkpointRel: string;
@@ -26,8 +38,9 @@ export interface PretrainPayload {
   curveLog: string;
   /** The worker writes its pid here: a resume waits for an orphaned worker (its parent was killed) to be gone. */
   workerPidFile: string;
-  cacheDir: string | null;
 }
+
+export type PretrainPayload = PretrainMethodConfig & PretrainSettings & PretrainFiles;
 
 export interface PretrainResult {
   /** Completed steps of the whole run (continues across resumes). */
@@ -40,7 +53,10 @@ export interface PretrainResult {
   seconds: number;
   imagesPerSecond: number;
   finalLoss: number | null;
-  /** ln(queue + 1): the loss of an encoder that cannot tell the positive from the negatives. */
+  /**
+   * The loss of an encoder that cannot tell the positive from the negatives: ln(queue + 1) for
+   * MoCo, ln(2 x points - 1) for dense contrastive (its last step's points).
+   */
   chanceLoss: number;
   /** Images left out because they could not be decoded during training. */
   problems: string[];

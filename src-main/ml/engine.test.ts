@@ -1,12 +1,13 @@
 // The native backend must compute what the reference (pure-JS cpu) backend computes: gradients
 // of every op the networks and losses use, on small random inputs, within 1e-4 relative error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs';
+import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import { engineInfo, formatEngineInfo, initEngine, parseBackendChoice, tf } from './engine.js';
 import { batchNorm, conv2d, maxPoolAfterRelu } from './backbones/layers.js';
 import type { BatchNormParams, ConvParams } from './backbones/layers.js';
 import { relu } from './backbones/nativeOps.js';
 import { resizeBilinear } from './hypercolumn.js';
+import { denseContrastLoss, featuresAtPoints } from './pretrain/denseContrast.js';
 import { softArgmax } from './softArgmax.js';
 
 /** Deterministic inputs (mulberry32), identical on both backends. */
@@ -148,6 +149,25 @@ const CASES: GradCase[] = [
     name: 'mean + square + log-softmax (losses)',
     shapes: [[3, 6]],
     f: (x) => tf.add(tf.logSoftmax(x), tf.square(tf.mean(x, 1, true))),
+  },
+  {
+    name: 'bilinear features at points (gather, dense contrastive)',
+    shapes: [[2, 5, 6, 3]],
+    f: (x) =>
+      featuresAtPoints(
+        x as Tensor4D,
+        4,
+        Int32Array.from([0, 1, 1, 0]),
+        Float32Array.from([1, 1, 9.3, 5.5, 23.9, 19.9, 13.1, 7.7]),
+      ),
+  },
+  {
+    name: 'dense contrastive loss (Eq. 7 of paper 003)',
+    shapes: [
+      [5, 4],
+      [5, 4],
+    ],
+    f: (a, b) => denseContrastLoss(a as Tensor2D, b as Tensor2D, 0.5),
   },
 ];
 

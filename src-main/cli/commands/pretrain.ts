@@ -25,17 +25,23 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 
 export const pretrainCommand: Command = {
   name: 'pretrain',
-  summary: "Pretrain a backbone without labels (MoCo v2) on the project's images or any folder; resumable.",
+  summary:
+    "Pretrain a backbone without labels (MoCo v2, or dense contrastive learning) on the project's images or any folder; resumable.",
   positionals: [
     { name: 'project-dir', description: 'the project folder (the run and its checkpoint are stored there)' },
   ],
   options: {
-    method: { type: 'string', value: '<method>', description: `${PRETRAIN_METHODS.join(', ')} (default moco)` },
+    method: {
+      type: 'string',
+      value: '<method>',
+      description: `${PRETRAIN_METHODS.join(', ')} (default moco); dense-contrastive (paper 003 Eq. 7) trains the stages the heatmap head fine-tunes (ResNet conv2_x, conv3_x)`,
+    },
     backbone: { type: 'string', value: '<arch>', description: `${TRAIN_BACKBONES.join(', ')} (default resnet18)` },
     size: {
       type: 'string',
       value: '<px>',
-      description: 'side of the square views the network sees (default 96); smaller images are upscaled',
+      description:
+        'side of the square views the network sees (default 96 for moco, 48 for dense-contrastive); smaller images are upscaled',
     },
     folder: {
       type: 'string',
@@ -52,11 +58,15 @@ export const pretrainCommand: Command = {
       value: '<m>',
       description: 'stop after m minutes, whichever of the budgets comes first (default: none)',
     },
-    batch: { type: 'string', value: '<b>', description: 'images per step (default 32)' },
+    batch: {
+      type: 'string',
+      value: '<b>',
+      description: 'images per step (default 32 for moco, 8 for dense-contrastive)',
+    },
     queue: {
       type: 'string',
       value: '<q>',
-      description: 'negatives in the queue (default 4096, at most the image count)',
+      description: 'moco: negatives in the queue (default 4096, at most the image count)',
     },
     'checkpoint-minutes': {
       type: 'string',
@@ -76,8 +86,9 @@ export const pretrainCommand: Command = {
   },
   details: [
     'Ctrl-C writes a checkpoint and stops; resume later with --resume <run-id>. Unreadable images are reported and skipped.',
-    'The loss is shown against its chance level ln(queue + 1). Ends with a line "run <id>": pass it to train --features.',
+    'The loss is shown against its chance level (moco: ln(queue + 1); dense-contrastive: ln(2 x points - 1)). Ends with a line "run <id>": pass it to train --features.',
     'Example: landmark-studio pretrain ./mice --backbone resnet18 --size 96 --minutes 30',
+    '         landmark-studio pretrain ./mice --method dense-contrastive --minutes 15',
     '         landmark-studio pretrain ./mice --resume 3 --minutes 30',
   ].join('\n'),
   async run(args, ctx) {
@@ -132,10 +143,10 @@ export const pretrainCommand: Command = {
       );
     } else {
       ctx.print(
-        `Pretrained ${run.method} (${String(c.backbone)}, ${String(c.inputSize)} px, batch ${String(c.batchSize)}, queue ${String(c.queueSize)}) on ${String(c.imageCount)} images: step ${String(m.steps)} (epoch ${(num(m.epochs) ?? 0).toFixed(2)} of ${String(c.epochs)}), stopped by the ${m.stoppedBy === 'minutes' ? 'time' : 'epoch'} budget after ${(num(m.seconds) ?? 0).toFixed(1)} s`,
+        `Pretrained ${run.method} (${String(c.backbone)}, ${String(c.inputSize)} px, batch ${String(c.batchSize)}${c.queueSize === undefined ? '' : `, queue ${String(c.queueSize)}`}) on ${String(c.imageCount)} images: step ${String(m.steps)} (epoch ${(num(m.epochs) ?? 0).toFixed(2)} of ${String(c.epochs)}), stopped by the ${m.stoppedBy === 'minutes' ? 'time' : 'epoch'} budget after ${(num(m.seconds) ?? 0).toFixed(1)} s`,
       );
       ctx.print(
-        `  final loss ${num(m.finalLoss)?.toFixed(3) ?? '-'} (chance ln(queue+1) = ${(num(m.chanceLoss) ?? 0).toFixed(3)}), ${(num(m.imagesPerSecond) ?? 0).toFixed(1)} images/s`,
+        `  final loss ${num(m.finalLoss)?.toFixed(3) ?? '-'} (chance ${(num(m.chanceLoss) ?? 0).toFixed(3)}), ${(num(m.imagesPerSecond) ?? 0).toFixed(1)} images/s`,
       );
       ctx.print(`  checkpoint: models/${run.checkpointPath ?? '-'}`);
     }

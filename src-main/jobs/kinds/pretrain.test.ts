@@ -6,11 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../ml/engine.js';
+import { disposeDenseContrastState, resolveDenseContrastConfig } from '../../ml/pretrain/denseContrast.js';
+import { loadDenseContrastState } from '../../ml/pretrain/denseContrastCheckpoint.js';
 import { disposeMocoState } from '../../ml/pretrain/moco.js';
-import { loadMocoState, saveMocoState } from '../../ml/pretrain/mocoCheckpoint.js';
+import { loadMocoState } from '../../ml/pretrain/mocoCheckpoint.js';
 import { resolveMocoConfig } from '../../ml/pretrain/mocoConfig.js';
 import { writePng } from '../../services/testing/fixtures.js';
-import type { PretrainPayload } from '../pretrainTypes.js';
+import type { PretrainFiles, PretrainPayload, PretrainSettings } from '../pretrainTypes.js';
 import type { JobContext } from '../protocol.js';
 import { PretrainCancelledError, runPretrainJob, type SaveState } from './pretrain.js';
 
@@ -29,12 +31,13 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function payload(name: string, over: Partial<PretrainPayload> = {}): PretrainPayload {
+function payload(name: string, over: Partial<PretrainSettings & PretrainFiles> = {}): PretrainPayload {
   const { config } = resolveMocoConfig(
     { backbone: { arch: 'smallnet', outChannels: 16 }, inputSize: 32, batchSize: 8, queueSize: 16, tps: null },
     images.length,
   );
   return {
+    method: 'moco',
     config,
     seed: 5,
     images,
@@ -68,9 +71,9 @@ describe('pretrain job', () => {
   it('a failing checkpoint write (ENOSPC) fails the run and leaves the previous checkpoint intact', async () => {
     const p = payload('full-disk');
     let saves = 0;
-    const fullDisk: SaveState = async (state, to) => {
+    const fullDisk: SaveState = async (to, write) => {
       if (++saves === 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-      await saveMocoState(state, to);
+      await write(to);
     };
     const { ctx, checkpoints } = context();
     await expect(runPretrainJob(p, ctx, fullDisk)).rejects.toThrow(
@@ -117,6 +120,29 @@ describe('pretrain job', () => {
       expect(state.step).toBe(result.steps);
     } finally {
       disposeMocoState(state);
+    }
+  }, 60_000);
+
+  it('dense-contrastive runs to its epoch budget without leaking tensors; its checkpoint resumes', async () => {
+    const config = resolveDenseContrastConfig({ inputSize: 32, batchSize: 8, pointsPerImage: 16 }, images.length);
+    const p: PretrainPayload = {
+      ...payload('dense', { checkpointMinutes: 10, epochs: 2 }),
+      method: 'dense-contrastive',
+      config,
+    };
+    const before = tf.memory().numTensors;
+    const { ctx, checkpoints, steps } = context();
+    const result = await runPretrainJob(p, ctx);
+    expect(result).toMatchObject({ steps: 4, startStep: 0, stoppedBy: 'epochs', problems: [] });
+    expect(result.chanceLoss).toBeGreaterThan(Math.log(2 * 8 - 1));
+    expect(steps).toEqual([0, 1, 2, 3]);
+    expect(checkpoints).toEqual([4]);
+    expect(tf.memory().numTensors).toBe(before);
+    const state = loadDenseContrastState(p.checkpointDir);
+    try {
+      expect(state.step).toBe(4);
+    } finally {
+      disposeDenseContrastState(state);
     }
   }, 60_000);
 

@@ -1,24 +1,49 @@
-// The 'pretrain' job (in the worker): MoCo v2 on a folder of images within an epoch and a
-// wall-clock budget, checkpointing every few minutes, at the stop and on cancel, so a run killed
-// at any moment resumes from its last checkpoint with the same step count and loss curve.
+// The 'pretrain' job (in the worker): MoCo v2 or dense contrastive learning on a folder of
+// images within an epoch and a wall-clock budget, checkpointing every few minutes, at the stop
+// and on cancel, so a run killed at any moment resumes from its last checkpoint with the same
+// step count and loss curve. Both methods sit behind one PretrainSession.
 import { appendFileSync, writeFileSync } from 'node:fs';
+import type { Tensor4D } from '@tensorflow/tfjs';
 import { mixSeed } from '../../../src-shared/random.js';
 import { BatchLoader, type LoaderItem } from '../../ml/image/batchLoader.js';
-import { chanceLevelLoss } from '../../ml/pretrain/infoNce.js';
 import {
-  createMocoState,
-  disposeMocoState,
-  mocoStep,
-  mocoStepsPerEpoch,
-  type MocoState,
-} from '../../ml/pretrain/moco.js';
+  createDenseContrastState,
+  denseContrastStep,
+  disposeDenseContrastState,
+} from '../../ml/pretrain/denseContrast.js';
+import { loadDenseContrastState, saveDenseContrastState } from '../../ml/pretrain/denseContrastCheckpoint.js';
+import { chanceLevelLoss } from '../../ml/pretrain/infoNce.js';
+import { createMocoState, disposeMocoState, mocoStep } from '../../ml/pretrain/moco.js';
 import { loadMocoState, saveMocoState } from '../../ml/pretrain/mocoCheckpoint.js';
 import { VIEW_SOURCE_SCALE } from '../../ml/pretrain/mocoViews.js';
 import type { PretrainPayload, PretrainResult } from '../pretrainTypes.js';
 import type { JobContext } from '../protocol.js';
 
-/** How a checkpoint is written; tests inject a failing one (a full disk). */
-export type SaveState = (state: MocoState, dir: string) => Promise<void>;
+/** How a checkpoint is written: calls `write(dir)`; tests inject a failing one (a full disk). */
+export type SaveState = (dir: string, write: (dir: string) => Promise<void>) => Promise<void>;
+
+/** One step's outcome, whatever the method. */
+interface StepOutcome {
+  step: number;
+  loss: number;
+  learningRate: number;
+  chanceLoss: number;
+  /** What the loss curve records (loss, similarities, learning rate). */
+  values: Record<string, number>;
+}
+
+/** What the job drives: a method's training state behind one interface. */
+interface PretrainSession {
+  /** The method's state: its counters are the job's (both methods keep them the same way). */
+  readonly state: { step: number; totalSteps: number; readonly seed: number; readonly imageCount: number };
+  readonly batchSize: number;
+  readonly inputSize: number;
+  step(images: Tensor4D): Promise<StepOutcome>;
+  save(dir: string): Promise<void>;
+  /** The loss of features that tell nothing apart, for the summary. */
+  chanceLoss(last: StepOutcome | null): number;
+  dispose(): void;
+}
 
 export class PretrainCancelledError extends Error {
   constructor(step: number) {
@@ -31,47 +56,92 @@ export async function pretrainJob(payload: unknown, ctx: JobContext): Promise<Pr
   return runPretrainJob(payload as PretrainPayload, ctx);
 }
 
-function openState(p: PretrainPayload): MocoState {
-  if (p.resume) return loadMocoState(p.checkpointDir, { backbone: p.config.backbone });
-  // Steps per epoch read only the image count and batch size: ask before the state exists.
-  const perEpoch = mocoStepsPerEpoch({ imageCount: p.images.length, config: p.config } as MocoState);
-  return createMocoState({
-    config: p.config,
+/** Full batches per epoch: the last partial batch is dropped (MoCo enqueues whole batches). */
+function stepsPerEpoch(imageCount: number, batchSize: number): number {
+  return Math.max(1, Math.floor(imageCount / batchSize));
+}
+
+function openSession(p: PretrainPayload): PretrainSession {
+  const fresh = {
     imageCount: p.images.length,
     seed: p.seed,
-    totalSteps: p.epochs * perEpoch,
-  });
+    totalSteps: p.epochs * stepsPerEpoch(p.images.length, p.config.batchSize),
+  };
+  if (p.method === 'dense-contrastive') {
+    const state = p.resume
+      ? loadDenseContrastState(p.checkpointDir, { backbone: p.config.backbone })
+      : createDenseContrastState({ config: p.config, ...fresh });
+    return {
+      state,
+      batchSize: state.config.batchSize,
+      inputSize: state.config.inputSize,
+      step: async (images) => {
+        const r = await denseContrastStep(state, images);
+        const values = {
+          loss: r.loss,
+          positiveSimilarity: r.positiveSimilarity,
+          negativeSimilarity: r.negativeSimilarity,
+          learningRate: r.learningRate,
+        };
+        return { step: r.step, loss: r.loss, learningRate: r.learningRate, chanceLoss: r.chanceLoss, values };
+      },
+      save: (dir) => saveDenseContrastState(state, dir),
+      chanceLoss: (last) => last?.chanceLoss ?? NaN,
+      dispose: () => disposeDenseContrastState(state),
+    };
+  }
+  const state = p.resume
+    ? loadMocoState(p.checkpointDir, { backbone: p.config.backbone })
+    : createMocoState({ config: p.config, ...fresh });
+  return {
+    state,
+    batchSize: state.config.batchSize,
+    inputSize: state.config.inputSize,
+    step: async (images) => {
+      const r = await mocoStep(state, images);
+      const values = { loss: r.loss, positiveSimilarity: r.positiveSimilarity, learningRate: r.learningRate };
+      return { step: r.step, loss: r.loss, learningRate: r.learningRate, chanceLoss: r.chanceLoss, values };
+    },
+    save: (dir) => saveMocoState(state, dir),
+    chanceLoss: () => chanceLevelLoss(state.queue.size),
+    dispose: () => disposeMocoState(state),
+  };
 }
 
 export async function runPretrainJob(
   p: PretrainPayload,
   ctx: JobContext,
-  save: SaveState = saveMocoState,
+  save: SaveState = (dir, write) => write(dir),
 ): Promise<PretrainResult> {
   writeFileSync(p.workerPidFile, String(process.pid));
   ctx.progress({ step: 0, totalSteps: 1, message: p.resume ? 'loading the checkpoint' : 'building the encoders' });
-  const state = openState(p);
+  const session = openSession(p);
   try {
-    if (state.imageCount !== p.images.length) {
+    if (session.state.imageCount !== p.images.length) {
       throw new Error(
-        `the run was started on ${state.imageCount} images but ${p.images.length} are usable now: resume needs the same images (start a new run for the changed folder)`,
+        `the run was started on ${session.state.imageCount} images but ${p.images.length} are usable now: resume needs the same images (start a new run for the changed folder)`,
       );
     }
     if (!p.resume) writeFileSync(p.curveLog, '');
-    return await train(p, state, ctx, save);
+    return await train(p, session, ctx, save);
   } finally {
-    disposeMocoState(state);
+    session.dispose();
   }
 }
 
 /** Steps timed (after the first, which builds kernels) before the schedule is fitted to a time budget. */
 const PACE_STEPS = 3;
 
-async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save: SaveState): Promise<PretrainResult> {
-  const { config } = state;
-  const stepsPerEpoch = mocoStepsPerEpoch(state);
+async function train(
+  p: PretrainPayload,
+  session: PretrainSession,
+  ctx: JobContext,
+  save: SaveState,
+): Promise<PretrainResult> {
+  const { state, batchSize } = session;
+  const perEpoch = stepsPerEpoch(state.imageCount, batchSize);
   /** The epochs budget in steps: the schedule's horizon unless a time budget ends the run sooner. */
-  const epochSteps = p.epochs * stepsPerEpoch;
+  const epochSteps = p.epochs * perEpoch;
   // A resumed session starts from the whole epochs budget (the stopped session may have fitted
   // the horizon to its own minutes); with minutes of its own it is fitted again below, a warm
   // restart of the cosine.
@@ -98,11 +168,11 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
   let lastSaved = startStep > 0 ? startStep : null;
   let lastCheckpointAt = started;
   let stepsDone = 0;
-  let finalLoss: number | null = null;
+  let last: StepOutcome | null = null;
 
   const checkpoint = async (): Promise<void> => {
     try {
-      await save(state, p.checkpointDir);
+      await save(p.checkpointDir, session.save);
     } catch (err) {
       const kept =
         lastSaved === null ? 'no earlier checkpoint exists' : `the previous checkpoint (step ${lastSaved}) is intact`;
@@ -117,10 +187,10 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
 
   const items: LoaderItem[] = p.images.map((img) => ({ path: img.path, crop: img.crop }));
   const loaderOptions = {
-    size: VIEW_SOURCE_SCALE * config.inputSize,
+    size: VIEW_SOURCE_SCALE * session.inputSize,
     // Random resized crops vary the aspect anyway; stretching keeps every pixel of the image.
     mode: 'stretch' as const,
-    batchSize: config.batchSize,
+    batchSize,
     dropLast: true,
     cacheDir: p.cacheDir,
     onBrokenImage: (file: string, error: Error) => {
@@ -155,10 +225,10 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
   };
 
   run: while (!(await stopNow())) {
-    const epoch = Math.floor(position / stepsPerEpoch);
+    const epoch = Math.floor(position / perEpoch);
     const remaining = order
       .batchOrder(epoch)
-      .slice(position % stepsPerEpoch)
+      .slice(position % perEpoch)
       .flat();
     const stepBefore = state.step;
     const loader = new BatchLoader(
@@ -169,39 +239,34 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
       position++;
       let result;
       try {
-        if (batch.images.shape[0] < config.batchSize) continue; // a broken image made it short
-        result = await mocoStep(state, batch.images);
+        if (batch.images.shape[0] < batchSize) continue; // a broken image made it short
+        result = await session.step(batch.images);
       } finally {
         batch.images.dispose();
       }
       stepsDone++;
       fitScheduleToDeadline(stepsDone);
-      finalLoss = result.loss;
-      const values = {
-        loss: result.loss,
-        positiveSimilarity: result.positiveSimilarity,
-        learningRate: result.learningRate,
-      };
-      appendFileSync(p.curveLog, `${JSON.stringify({ step: result.step, values })}\n`);
-      ctx.metric(result.step, values);
+      last = result;
+      appendFileSync(p.curveLog, `${JSON.stringify({ step: result.step, values: result.values })}\n`);
+      ctx.metric(result.step, result.values);
       const seconds = (Date.now() - started) / 1000;
-      const imagesPerSec = (stepsDone * config.batchSize) / Math.max(seconds, 1e-3);
+      const imagesPerSec = (stepsDone * batchSize) / Math.max(seconds, 1e-3);
       const stepsLeft = state.totalSteps - state.step;
-      const etaSec = Math.min((stepsLeft * config.batchSize) / imagesPerSec, (deadline - Date.now()) / 1000);
+      const etaSec = Math.min((stepsLeft * batchSize) / imagesPerSec, (deadline - Date.now()) / 1000);
       ctx.progress({
         step: state.step,
         totalSteps: state.totalSteps,
-        epoch: Math.floor(state.step / stepsPerEpoch),
+        epoch: Math.floor(state.step / perEpoch),
         loss: result.loss,
         imagesPerSec,
         etaSec: Math.max(0, etaSec),
-        message: `epoch ${Math.floor(result.step / stepsPerEpoch) + 1}/${p.epochs}, chance ${result.chanceLoss.toFixed(2)}`,
+        message: `epoch ${Math.floor(result.step / perEpoch) + 1}/${p.epochs}, chance ${result.chanceLoss.toFixed(2)}`,
       });
       if (await stopNow()) break run;
     }
     if (state.step === stepBefore) {
       throw new Error(
-        `no full batch of ${config.batchSize} readable images in an epoch (${broken.size} images could not be decoded): fix or remove them, or use a smaller --batch`,
+        `no full batch of ${batchSize} readable images in an epoch (${broken.size} images could not be decoded): fix or remove them, or use a smaller --batch`,
       );
     }
   }
@@ -210,12 +275,12 @@ async function train(p: PretrainPayload, state: MocoState, ctx: JobContext, save
   return {
     steps: state.step,
     startStep,
-    epochs: state.step / stepsPerEpoch,
+    epochs: state.step / perEpoch,
     stoppedBy,
     seconds,
-    imagesPerSecond: (stepsDone * config.batchSize) / Math.max(seconds, 1e-3),
-    finalLoss,
-    chanceLoss: chanceLevelLoss(state.queue.size),
+    imagesPerSecond: (stepsDone * batchSize) / Math.max(seconds, 1e-3),
+    finalLoss: last?.loss ?? null,
+    chanceLoss: session.chanceLoss(last),
     problems,
   };
 }

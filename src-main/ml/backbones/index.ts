@@ -10,7 +10,8 @@
  * Input: float32 [B, H, W, 3] images already normalised by the image pipeline. Output taps are
  * NHWC feature maps; `stages` lists them shallow to deep with channels and stride.
  */
-import type { Tensor4D, Variable } from '@tensorflow/tfjs';
+import type { Scalar, Tensor4D, Variable } from '@tensorflow/tfjs';
+import { tf } from '../engine.js';
 import { createResNet, resnetStages } from './resnet.js';
 import type { RESNET_STAGES } from './resnet.js';
 import { createSmallNet, smallnetStages } from './smallnet.js';
@@ -104,4 +105,20 @@ export function createBackbone(config: BackboneConfig, options: CreateOptions = 
 /** Stage names, channels and strides without building the network (for configs and UIs). */
 export function backboneStages(config: BackboneConfig): readonly StageInfo[] {
   return config.arch === 'smallnet' ? smallnetStages(config.outChannels) : resnetStages(config.arch);
+}
+
+/**
+ * The trainable variables that the tap of `stage` depends on: found by one small forward/backward
+ * pass, so it works for any stage layout. A network run only to `stage` trains exactly these.
+ */
+export function variablesUpTo(backbone: Backbone, stage: string): Variable[] {
+  const candidates = backbone.trainableVariables('all');
+  const probe = tf.zeros([1, 32, 32, 3]) as Tensor4D;
+  const { value, grads } = tf.variableGrads(
+    () => tf.sum(backbone.apply(probe, { training: false, stages: [stage] })[stage]!) as Scalar,
+    candidates,
+  );
+  const used = candidates.filter((v) => grads[v.name] !== undefined);
+  tf.dispose([probe, value, ...Object.values(grads)]);
+  return used;
 }

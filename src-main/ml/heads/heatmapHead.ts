@@ -22,7 +22,7 @@
 // 3x3 cells around the peak: 1 when the network puts the landmark there and nowhere else, low
 // when it hesitates between places or sees nothing.
 import type { Scalar, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
-import type { Backbone, FineTune, Taps } from '../backbones/index.js';
+import { variablesUpTo, type Backbone, type FineTune, type Taps } from '../backbones/index.js';
 import { batchNorm, conv2d, ParameterSet, type BatchNormParams, type ConvParams } from '../backbones/layers.js';
 import { tf } from '../engine.js';
 import { resizeBilinear } from '../hypercolumn.js';
@@ -121,29 +121,17 @@ export class HeatmapHead {
   }
 
   /**
-   * Backbone variables that `fineTune` trains, among those the head actually uses: found by which
-   * variables the tapped stages depend on (one small forward/backward pass), so it works for any
-   * backbone's stage layout. 'last' = the deepest used stage only.
+   * Backbone variables that `fineTune` trains, among those the head actually uses (variablesUpTo).
+   * 'last' = the deepest used stage only.
    */
   backboneTrainable(fineTune: FineTune): Variable[] {
     if (fineTune === 'none') return [];
     const names = this.backbone.stages.map((s) => s.name);
     const deepestIndex = names.indexOf(this.spec.stage);
-    const candidates = this.backbone.trainableVariables('all');
-    const dependsOn = (stage: string): Set<Variable> => {
-      const probe = tf.zeros([1, 32, 32, 3]) as Tensor4D;
-      const { value, grads } = tf.variableGrads(
-        () => tf.sum(this.backbone.apply(probe, { training: false, stages: [stage] })[stage]!) as Scalar,
-        candidates,
-      );
-      const found = new Set(candidates.filter((v) => grads[v.name] !== undefined));
-      tf.dispose([probe, value, ...Object.values(grads)]);
-      return found;
-    };
-    const used = dependsOn(this.spec.stage);
-    if (fineTune === 'all' || deepestIndex === 0) return candidates.filter((v) => used.has(v));
-    const below = dependsOn(names[deepestIndex - 1]!);
-    return candidates.filter((v) => used.has(v) && !below.has(v));
+    const used = variablesUpTo(this.backbone, this.spec.stage);
+    if (fineTune === 'all' || deepestIndex === 0) return used;
+    const below = new Set(variablesUpTo(this.backbone, names[deepestIndex - 1]!));
+    return used.filter((v) => !below.has(v));
   }
 
   /**

@@ -4,7 +4,8 @@
 // One weights folder written by weights.ts (temp folder renamed into place): a kill mid-save
 // leaves the previous checkpoint whole.
 import type { BackboneConfig } from '../backbones/index.js';
-import { loadWeightsInto, readWeights, saveWeights, WeightsError } from '../weights.js';
+import { loadWeightsInto, saveWeights, WeightsError } from '../weights.js';
+import { readCheckpointMetadata, type CheckpointMetadata } from './checkpointMetadata.js';
 import type { Variable } from '@tensorflow/tfjs';
 import { createMocoState, disposeMocoState, mocoEpoch, type BackboneFactory, type MocoState } from './moco.js';
 import type { MocoConfig } from './mocoConfig.js';
@@ -12,14 +13,7 @@ import type { MocoConfig } from './mocoConfig.js';
 const METHOD = 'moco';
 const STATE_VERSION = 1;
 
-interface MocoCheckpointMetadata {
-  method: typeof METHOD;
-  stateVersion: number;
-  config: MocoConfig;
-  seed: number;
-  imageCount: number;
-  totalSteps: number;
-  step: number;
+interface MocoCheckpointMetadata extends CheckpointMetadata<MocoConfig> {
   /** Informative (derived from step); shown by tools that list checkpoints. */
   epoch: number;
   queuePointer: number;
@@ -65,24 +59,7 @@ function describeBackbone(b: BackboneConfig): string {
 export function loadMocoState(dir: string, options: LoadMocoStateOptions = {}): MocoState {
   // The metadata says what to build; the file is read again by loadWeightsInto, which checks
   // every name and shape against the built state (a resume costs one extra read).
-  const { tensors, metadata } = readWeights(dir);
-  for (const t of tensors.values()) t.dispose();
-  const meta = metadata as Partial<MocoCheckpointMetadata>;
-  if (meta.method !== METHOD) {
-    throw new WeightsError(
-      `${dir} is not a MoCo checkpoint (method "${String(meta.method ?? 'none')}"): it cannot resume a MoCo run`,
-    );
-  }
-  if (
-    meta.stateVersion !== STATE_VERSION ||
-    !meta.config ||
-    typeof meta.step !== 'number' ||
-    typeof meta.queuePointer !== 'number'
-  ) {
-    throw new WeightsError(
-      `${dir} holds a MoCo checkpoint of an unknown version (${String(meta.stateVersion)}); expected version ${STATE_VERSION}`,
-    );
-  }
+  const meta = readCheckpointMetadata<MocoCheckpointMetadata>(dir, METHOD, 'MoCo', STATE_VERSION);
   const config = meta.config;
   if (options.backbone && describeBackbone(options.backbone) !== describeBackbone(config.backbone)) {
     throw new WeightsError(
@@ -91,9 +68,9 @@ export function loadMocoState(dir: string, options: LoadMocoStateOptions = {}): 
   }
   const state = createMocoState({
     config,
-    imageCount: meta.imageCount!,
-    seed: meta.seed!,
-    totalSteps: meta.totalSteps!,
+    imageCount: meta.imageCount,
+    seed: meta.seed,
+    totalSteps: meta.totalSteps,
     backboneFactory: options.backboneFactory,
   });
   try {

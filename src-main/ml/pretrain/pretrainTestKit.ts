@@ -9,6 +9,7 @@ import { batchNorm, conv2d, ParameterSet } from '../backbones/layers.js';
 import { stagedBackbone, type Stage } from '../backbones/staged.js';
 import { tf } from '../engine.js';
 import type { Tensor4D } from '@tensorflow/tfjs';
+import type { DenseContrastConfig } from './denseContrast.js';
 import type { MocoConfig } from './mocoConfig.js';
 
 /** Widths of the narrow test backbone's three stride-2 3x3 conv + BN + ReLU stages. */
@@ -89,5 +90,27 @@ export function smallMocoOverrides(): Partial<MocoConfig> {
     cropMinScale: 0.5,
     photometric: { ...DEFAULT_PHOTOMETRIC, hue: 0, saturation: 0, grayscaleProb: 0, blurProb: 0 },
     tps: null,
+  };
+}
+
+/**
+ * Dense contrastive settings for CI-sized runs: the narrow backbone (conv1..conv3, strides 2/4/8)
+ * trained to conv2 on 32 px views, a small head; colour jitter limited as for MoCo above.
+ */
+export function smallDenseContrastOverrides(
+  overrides: Partial<DenseContrastConfig> = {},
+): Partial<DenseContrastConfig> {
+  return {
+    backbone: { arch: 'smallnet', outChannels: NARROW_WIDTHS[NARROW_WIDTHS.length - 1]! },
+    stage: 'conv2',
+    hypercolumnStages: ['conv1', 'conv2'],
+    inputSize: 32,
+    batchSize: 8,
+    pointsPerImage: 16,
+    projectionHidden: 32,
+    projectionDim: 16,
+    warmupSteps: 10,
+    photometric: { ...DEFAULT_PHOTOMETRIC, hue: 0, saturation: 0, grayscaleProb: 0, blurProb: 0 },
+    ...overrides,
   };
 }

@@ -109,6 +109,8 @@ describe('pretrain job', () => {
     const p = payload('fitted', { epochs: 10_000, minutes: 4 / 60, checkpointMinutes: 10 });
     const result = await runPretrainJob(p, ctx);
     expect(result.stoppedBy).toBe('minutes');
+    // The budget is spent, not cut short by a pessimistic early estimate of the pace.
+    expect(result.seconds).toBeGreaterThan(0.85 * 4);
     expect(result.steps).toBeGreaterThan(5);
     expect(result.steps).toBeLessThan(10_000 * 2);
     const peak = Math.max(...rates);

@@ -129,9 +129,6 @@ export async function runPretrainJob(
   }
 }
 
-/** Steps timed (after the first, which builds kernels) before the schedule is fitted to a time budget. */
-const PACE_STEPS = 3;
-
 async function train(
   p: PretrainPayload,
   session: PretrainSession,
@@ -149,18 +146,18 @@ async function train(
   const startStep = state.step;
   const started = Date.now();
   const deadline = p.minutes === null ? Infinity : started + p.minutes * 60_000;
-  let paceFrom = 0;
   /**
-   * With a minutes budget, once PACE_STEPS steps have measured the pace, the cosine schedule is
-   * laid over the steps that fit before the deadline (never beyond the epochs budget): the run
-   * then ends annealed instead of being cut off at a high learning rate.
+   * With a minutes budget the cosine schedule follows the share of the budget spent (as the
+   * few-shot trainer's budgetSeconds): after each step the horizon becomes the step at which this
+   * session's pace so far reaches the deadline (never beyond the epochs budget), so the learning
+   * rate decays with the clock and the run ends annealed at the deadline. A fit from the first
+   * few steps alone stopped short runs early: their image decoding, before the cache fills, made
+   * the pace look slower than it was.
    */
-  const fitScheduleToDeadline = (stepsDone: number): void => {
+  const fitScheduleToDeadline = (): void => {
     if (p.minutes === null) return;
-    if (stepsDone === 1) paceFrom = Date.now();
-    if (stepsDone !== 1 + PACE_STEPS) return;
-    const secondsPerStep = (Date.now() - paceFrom) / 1000 / PACE_STEPS;
-    const fitting = state.step + Math.floor((deadline - Date.now()) / 1000 / Math.max(secondsPerStep, 1e-6));
+    const spent = (Date.now() - started) / (deadline - started);
+    const fitting = startStep + Math.round((state.step - startStep) / Math.max(spent, 1e-9));
     state.totalSteps = Math.min(epochSteps, Math.max(state.step + 1, fitting));
   };
   const problems: string[] = [];
@@ -245,7 +242,7 @@ async function train(
         batch.images.dispose();
       }
       stepsDone++;
-      fitScheduleToDeadline(stepsDone);
+      fitScheduleToDeadline();
       last = result;
       appendFileSync(p.curveLog, `${JSON.stringify({ step: result.step, values: result.values })}\n`);
       ctx.metric(result.step, result.values);

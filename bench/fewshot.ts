@@ -335,8 +335,9 @@ interface PretrainPlan {
 }
 
 /**
- * Dense contrastive pretraining (paper 003 Eq. 7) with the product's defaults (48 px views, batch
- * 8, 64 points per image: many small steps, which is what pays on a CPU; bench/README.md).
+ * The run's method and settings: MoCo with the small-folder settings above, or dense contrastive
+ * learning (paper 003 Eq. 7) with the product's defaults (48 px views, batch 8, 64 points per
+ * image: many small steps, which is what pays on a CPU; bench/README.md).
  */
 function pretrainPlan(regime: DemoRegime, imageCount: number): PretrainPlan {
   if (method === 'dense-contrastive') {

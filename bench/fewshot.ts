@@ -26,7 +26,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { evaluateLandmarks, fitMeanShape, predictMeanShape } from '../src-shared/metrics.js';
-import type { Tensor4D } from '@tensorflow/tfjs';
 import { PRETRAIN_METHODS, type PretrainMethod } from '../src-shared/domain.js';
 import type { Point } from '../src-shared/geometry.js';
 import { createRng, mixSeed } from '../src-shared/random.js';
@@ -36,16 +35,14 @@ import type { DemoRegime } from '../src-main/ml/demo/generate.js';
 import { writeDemoDataset } from '../src-main/ml/demo/writeDataset.js';
 import { formatEngineInfo, initEngine, tf } from '../src-main/ml/engine.js';
 import { BatchLoader, type LoaderItem } from '../src-main/ml/image/batchLoader.js';
-import { createMocoState, disposeMocoState, mocoStep } from '../src-main/ml/pretrain/moco.js';
-import {
-  createDenseContrastState,
-  denseContrastStep,
-  disposeDenseContrastState,
-  resolveDenseContrastConfig,
-} from '../src-main/ml/pretrain/denseContrast.js';
-import { saveDenseContrastState } from '../src-main/ml/pretrain/denseContrastCheckpoint.js';
-import { saveMocoState } from '../src-main/ml/pretrain/mocoCheckpoint.js';
+import { resolveDenseContrastConfig } from '../src-main/ml/pretrain/denseContrast.js';
 import { resolveMocoConfig, type MocoConfig } from '../src-main/ml/pretrain/mocoConfig.js';
+import {
+  openPretrainSession,
+  type PretrainMethodConfig,
+  type PretrainSession,
+  type StepOutcome,
+} from '../src-main/ml/pretrain/pretrainSession.js';
 import { predictLandmarks, type LandmarkPredictor } from '../src-main/ml/predict.js';
 import {
   HEATMAP_HEAD_DEFAULTS,
@@ -317,21 +314,14 @@ function printPretrain(regime: DemoRegime, s: PretrainSummary): void {
   );
 }
 
-/** One pretraining run as the bench drives it, whatever the method. */
-interface Pretrainer {
-  step(images: Tensor4D): Promise<{ loss: number; positive: number; chance: number }>;
-  save(dir: string): Promise<void>;
-  dispose(): void;
-}
-
 interface PretrainPlan {
+  /** The method and its resolved config, as the product's pretrain job gets them. */
+  method: PretrainMethodConfig;
   settings: string;
-  config: unknown;
   messages: string[];
   batchSize: number;
   /** Steps before the loss means something (MoCo: until the queue holds real keys). */
   lossFrom: number;
-  create(totalSteps: number): Pretrainer;
 }
 
 /**
@@ -349,21 +339,10 @@ function pretrainPlan(regime: DemoRegime, imageCount: number): PretrainPlan {
       settings:
         `dense contrastive ResNet-18 ${config.stage} (hypercolumn ${config.hypercolumnStages.join('+')}): input ${config.inputSize}, ` +
         `batch ${config.batchSize}, ${config.pointsPerImage} points per image, tau ${config.temperature}, lr ${config.learningRate}, crop scale ${config.cropMinScale}-1`,
-      config,
+      method: { method, config },
       messages: [],
       batchSize: config.batchSize,
       lossFrom: 0,
-      create(totalSteps) {
-        const state = createDenseContrastState({ config, imageCount, seed: SEEDS.moco, totalSteps });
-        return {
-          step: async (images) => {
-            const r = await denseContrastStep(state, images);
-            return { loss: r.loss, positive: r.positiveSimilarity, chance: r.chanceLoss };
-          },
-          save: (dir) => saveDenseContrastState(state, dir),
-          dispose: () => disposeDenseContrastState(state),
-        };
-      },
     };
   }
   const { config, messages } = resolveMocoConfig(SETUPS[regime].moco, imageCount);
@@ -371,30 +350,19 @@ function pretrainPlan(regime: DemoRegime, imageCount: number): PretrainPlan {
     settings:
       `MoCo v2 ResNet-18: input ${config.inputSize}, batch ${config.batchSize}, queue ${config.queueSize}, ` +
       `key momentum ${config.keyMomentum}, lr ${config.learningRate}, crop scale ${config.cropMinScale}-1`,
-    config,
+    method: { method: 'moco', config },
     messages,
     batchSize: config.batchSize,
     lossFrom: Math.ceil(config.queueSize / config.batchSize),
-    create(totalSteps) {
-      const state = createMocoState({ config, imageCount, seed: SEEDS.moco, totalSteps });
-      return {
-        step: async (images) => {
-          const r = await mocoStep(state, images);
-          return { loss: r.loss, positive: r.positiveSimilarity, chance: r.chanceLoss };
-        },
-        save: (dir) => saveMocoState(state, dir),
-        dispose: () => disposeMocoState(state),
-      };
-    },
   };
 }
 
 /** Runs steps epoch after epoch until `done()` says stop. */
 async function runSteps(
-  run: Pretrainer,
+  run: PretrainSession,
   loader: BatchLoader,
   done: () => boolean,
-  onStep: (loss: number, positive: number, chance: number) => void,
+  onStep: (result: StepOutcome) => void,
 ): Promise<void> {
   for (let epoch = 0; !done(); epoch++) {
     for await (const batch of loader.epoch(epoch)) {
@@ -404,7 +372,7 @@ async function runSteps(
       } finally {
         batch.images.dispose();
       }
-      onStep(result.loss, result.positive, result.chance);
+      onStep(result);
       if (done()) break;
     }
   }
@@ -434,7 +402,9 @@ async function pretrain(regime: DemoRegime, files: string[], checkpointDir: stri
     },
   );
   const calibrationSteps = 3;
-  const calibration = plan.create(1000);
+  const session = (totalSteps: number): PretrainSession =>
+    openPretrainSession(plan.method, { imageCount: files.length, seed: SEEDS.moco, totalSteps });
+  const calibration = session(1000);
   const stepTimes: number[] = [];
   try {
     let t = performance.now();
@@ -456,7 +426,7 @@ async function pretrain(regime: DemoRegime, files: string[], checkpointDir: stri
   console.log(
     `[${regime}] ${method} calibration: ${secondsPerStep.toFixed(2)} s/step -> ${totalSteps} steps in the remaining budget`,
   );
-  const run = plan.create(totalSteps);
+  const run = session(totalSteps);
   const losses: number[] = [];
   const positives: number[] = [];
   const chances: number[] = [];
@@ -464,7 +434,8 @@ async function pretrain(regime: DemoRegime, files: string[], checkpointDir: stri
   const every = Math.max(25, Math.round(totalSteps / 40));
   try {
     const done = () => losses.length >= totalSteps || Date.now() >= deadline;
-    await runSteps(run, loader, done, (loss, positive, chance) => {
+    await runSteps(run, loader, done, ({ loss, chanceLoss: chance, values }) => {
+      const positive = values.positiveSimilarity!;
       losses.push(loss);
       positives.push(positive);
       chances.push(chance);
@@ -482,7 +453,7 @@ async function pretrain(regime: DemoRegime, files: string[], checkpointDir: stri
     method,
     images: files.length,
     settings: plan.settings,
-    config: plan.config,
+    config: plan.method.config,
     messages: plan.messages,
     minutes: pretrainMinutes,
     steps: losses.length,

@@ -1,14 +1,8 @@
 // What the parent hands the 'pretrain' job and what it hands back: plain data over IPC.
-import type { DenseContrastConfig } from '../ml/pretrain/denseContrast.js';
-import type { MocoConfig } from '../ml/pretrain/mocoConfig.js';
+import type { PretrainMethodConfig } from '../ml/pretrain/pretrainSession.js';
 import type { JobImage } from './jobTypes.js';
 
-/**
- * The method and its settings, resolved and validated (resolveMocoConfig,
- * resolveDenseContrastConfig); on resume the checkpoint's config rules.
- */
-export type PretrainMethodConfig =
-  { method: 'moco'; config: MocoConfig } | { method: 'dense-contrastive'; config: DenseContrastConfig };
+export type { PretrainMethodConfig };
 
 /** Budgets and data of a run, known before it has an id. */
 export interface PretrainSettings {

@@ -3,47 +3,15 @@
 // and on cancel, so a run killed at any moment resumes from its last checkpoint with the same
 // step count and loss curve. Both methods sit behind one PretrainSession.
 import { appendFileSync, writeFileSync } from 'node:fs';
-import type { Tensor4D } from '@tensorflow/tfjs';
 import { mixSeed } from '../../../src-shared/random.js';
 import { BatchLoader, type LoaderItem } from '../../ml/image/batchLoader.js';
-import {
-  createDenseContrastState,
-  denseContrastStep,
-  disposeDenseContrastState,
-} from '../../ml/pretrain/denseContrast.js';
-import { loadDenseContrastState, saveDenseContrastState } from '../../ml/pretrain/denseContrastCheckpoint.js';
-import { chanceLevelLoss } from '../../ml/pretrain/infoNce.js';
-import { createMocoState, disposeMocoState, mocoStep } from '../../ml/pretrain/moco.js';
-import { loadMocoState, saveMocoState } from '../../ml/pretrain/mocoCheckpoint.js';
 import { VIEW_SOURCE_SCALE } from '../../ml/pretrain/mocoViews.js';
+import { openPretrainSession, type PretrainSession, type StepOutcome } from '../../ml/pretrain/pretrainSession.js';
 import type { PretrainPayload, PretrainResult } from '../pretrainTypes.js';
 import type { JobContext } from '../protocol.js';
 
 /** How a checkpoint is written: calls `write(dir)`; tests inject a failing one (a full disk). */
 export type SaveState = (dir: string, write: (dir: string) => Promise<void>) => Promise<void>;
-
-/** One step's outcome, whatever the method. */
-interface StepOutcome {
-  step: number;
-  loss: number;
-  learningRate: number;
-  chanceLoss: number;
-  /** What the loss curve records (loss, similarities, learning rate). */
-  values: Record<string, number>;
-}
-
-/** What the job drives: a method's training state behind one interface. */
-interface PretrainSession {
-  /** The method's state: its counters are the job's (both methods keep them the same way). */
-  readonly state: { step: number; totalSteps: number; readonly seed: number; readonly imageCount: number };
-  readonly batchSize: number;
-  readonly inputSize: number;
-  step(images: Tensor4D): Promise<StepOutcome>;
-  save(dir: string): Promise<void>;
-  /** The loss of features that tell nothing apart, for the summary. */
-  chanceLoss(last: StepOutcome | null): number;
-  dispose(): void;
-}
 
 export class PretrainCancelledError extends Error {
   constructor(step: number) {
@@ -62,50 +30,9 @@ function stepsPerEpoch(imageCount: number, batchSize: number): number {
 }
 
 function openSession(p: PretrainPayload): PretrainSession {
-  const fresh = {
-    imageCount: p.images.length,
-    seed: p.seed,
-    totalSteps: p.epochs * stepsPerEpoch(p.images.length, p.config.batchSize),
-  };
-  if (p.method === 'dense-contrastive') {
-    const state = p.resume
-      ? loadDenseContrastState(p.checkpointDir, { backbone: p.config.backbone })
-      : createDenseContrastState({ config: p.config, ...fresh });
-    return {
-      state,
-      batchSize: state.config.batchSize,
-      inputSize: state.config.inputSize,
-      step: async (images) => {
-        const r = await denseContrastStep(state, images);
-        const values = {
-          loss: r.loss,
-          positiveSimilarity: r.positiveSimilarity,
-          negativeSimilarity: r.negativeSimilarity,
-          learningRate: r.learningRate,
-        };
-        return { step: r.step, loss: r.loss, learningRate: r.learningRate, chanceLoss: r.chanceLoss, values };
-      },
-      save: (dir) => saveDenseContrastState(state, dir),
-      chanceLoss: (last) => last?.chanceLoss ?? NaN,
-      dispose: () => disposeDenseContrastState(state),
-    };
-  }
-  const state = p.resume
-    ? loadMocoState(p.checkpointDir, { backbone: p.config.backbone })
-    : createMocoState({ config: p.config, ...fresh });
-  return {
-    state,
-    batchSize: state.config.batchSize,
-    inputSize: state.config.inputSize,
-    step: async (images) => {
-      const r = await mocoStep(state, images);
-      const values = { loss: r.loss, positiveSimilarity: r.positiveSimilarity, learningRate: r.learningRate };
-      return { step: r.step, loss: r.loss, learningRate: r.learningRate, chanceLoss: r.chanceLoss, values };
-    },
-    save: (dir) => saveMocoState(state, dir),
-    chanceLoss: () => chanceLevelLoss(state.queue.size),
-    dispose: () => disposeMocoState(state),
-  };
+  if (p.resume) return openPretrainSession(p, { resumeFrom: p.checkpointDir });
+  const totalSteps = p.epochs * stepsPerEpoch(p.images.length, p.config.batchSize);
+  return openPretrainSession(p, { imageCount: p.images.length, seed: p.seed, totalSteps });
 }
 
 export async function runPretrainJob(
@@ -208,10 +135,7 @@ async function train(
       await checkpoint();
       throw new PretrainCancelledError(state.step);
     }
-    if (state.step >= state.totalSteps) {
-      if (state.totalSteps < epochSteps) stoppedBy = 'minutes';
-      return true;
-    }
+    if (state.step >= state.totalSteps) return true;
     if (Date.now() >= deadline) {
       stoppedBy = 'minutes';
       return true;

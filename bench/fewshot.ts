@@ -43,6 +43,7 @@ import {
   type PretrainSession,
   type StepOutcome,
 } from '../src-main/ml/pretrain/pretrainSession.js';
+import { horizonAtDeadline } from '../src-main/ml/pretrain/learningRate.js';
 import { predictLandmarks, type LandmarkPredictor } from '../src-main/ml/predict.js';
 import {
   HEATMAP_HEAD_DEFAULTS,
@@ -379,9 +380,10 @@ async function runSteps(
 }
 
 /**
- * Pretraining on `files` for `minutes` of wall clock: 3 calibration steps on a throwaway state
- * measure seconds per step, then the cosine schedule is laid over the steps that fit in the rest
- * of the budget (a run cut short by a slower machine stops at the deadline).
+ * Pretraining on `files` for `minutes` of wall clock, as the pretrain job runs a --minutes budget:
+ * after every step the cosine's horizon becomes the step at which the pace so far reaches the
+ * deadline, so the run ends annealed when the budget does. Images go through the loader's disk
+ * cache like a project's (decoded once, not every epoch).
  */
 async function pretrain(regime: DemoRegime, files: string[], checkpointDir: string): Promise<PretrainSummary> {
   const setup = SETUPS[regime];
@@ -398,50 +400,30 @@ async function pretrain(regime: DemoRegime, files: string[], checkpointDir: stri
       seed: mixSeed(SEEDS.moco, 4),
       dropLast: true,
       prefetch: 2,
-      cacheDir: null,
+      cacheDir: path.join(cacheRoot, `${regime}-pretrain-cache`),
     },
   );
-  const calibrationSteps = 3;
-  const session = (totalSteps: number): PretrainSession =>
-    openPretrainSession(plan.method, { imageCount: files.length, seed: SEEDS.moco, totalSteps });
-  const calibration = session(1000);
-  const stepTimes: number[] = [];
-  try {
-    let t = performance.now();
-    await runSteps(
-      calibration,
-      loader,
-      () => stepTimes.length >= calibrationSteps,
-      () => {
-        stepTimes.push((performance.now() - t) / 1000);
-        t = performance.now();
-      },
-    );
-  } finally {
-    calibration.dispose();
-  }
-  // The first step builds kernels: the later ones say what a step costs.
-  const secondsPerStep = mean(stepTimes.slice(1));
-  const totalSteps = Math.max(1, Math.floor((deadline - Date.now()) / 1000 / secondsPerStep));
-  console.log(
-    `[${regime}] ${method} calibration: ${secondsPerStep.toFixed(2)} s/step -> ${totalSteps} steps in the remaining budget`,
-  );
-  const run = session(totalSteps);
+  const maxSteps = 1_000_000;
+  const run = openPretrainSession(plan.method, { imageCount: files.length, seed: SEEDS.moco, totalSteps: maxSteps });
   const losses: number[] = [];
   const positives: number[] = [];
   const chances: number[] = [];
-  const trainStart = Date.now();
-  const every = Math.max(25, Math.round(totalSteps / 40));
   try {
-    const done = () => losses.length >= totalSteps || Date.now() >= deadline;
+    const done = () => Date.now() >= deadline || run.state.step >= run.state.totalSteps;
     await runSteps(run, loader, done, ({ loss, chanceLoss: chance, values }) => {
+      run.state.totalSteps = horizonAtDeadline(
+        0,
+        run.state.step,
+        (Date.now() - started) / (deadline - started),
+        maxSteps,
+      );
       const positive = values.positiveSimilarity!;
       losses.push(loss);
       positives.push(positive);
       chances.push(chance);
-      if (losses.length % every === 0 || losses.length === totalSteps)
+      if (losses.length % 100 === 0)
         console.log(
-          `[${regime}]   step ${losses.length}/${totalSteps} loss ${loss.toFixed(3)} (chance ${chance.toFixed(3)}) positive ${positive.toFixed(3)}`,
+          `[${regime}]   step ${losses.length} (horizon ${run.state.totalSteps}) loss ${loss.toFixed(3)} (chance ${chance.toFixed(3)}) positive ${positive.toFixed(3)}`,
         );
     });
     await run.save(checkpointDir);
@@ -457,10 +439,10 @@ async function pretrain(regime: DemoRegime, files: string[], checkpointDir: stri
     messages: plan.messages,
     minutes: pretrainMinutes,
     steps: losses.length,
-    totalSteps,
+    totalSteps: run.state.totalSteps,
     epochs: (losses.length * plan.batchSize) / files.length,
     seconds,
-    imagesPerSecond: (losses.length * plan.batchSize) / ((Date.now() - trainStart) / 1000),
+    imagesPerSecond: (losses.length * plan.batchSize) / seconds,
     chanceLoss: mean(chances),
     lossCurve: lossCurve(losses, plan.lossFrom),
     positiveSimilarity: { first: mean(positives.slice(0, 10)), last: mean(positives.slice(-10)) },

@@ -6,6 +6,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { mixSeed } from '../../../src-shared/random.js';
 import { BatchLoader, type LoaderItem } from '../../ml/image/batchLoader.js';
 import { VIEW_SOURCE_SCALE } from '../../ml/pretrain/mocoViews.js';
+import { horizonAtDeadline } from '../../ml/pretrain/learningRate.js';
 import { openPretrainSession, type PretrainSession, type StepOutcome } from '../../ml/pretrain/pretrainSession.js';
 import type { PretrainPayload, PretrainResult } from '../pretrainTypes.js';
 import type { JobContext } from '../protocol.js';
@@ -73,19 +74,12 @@ async function train(
   const startStep = state.step;
   const started = Date.now();
   const deadline = p.minutes === null ? Infinity : started + p.minutes * 60_000;
-  /**
-   * With a minutes budget the cosine schedule follows the share of the budget spent (as the
-   * few-shot trainer's budgetSeconds): after each step the horizon becomes the step at which this
-   * session's pace so far reaches the deadline (never beyond the epochs budget), so the learning
-   * rate decays with the clock and the run ends annealed at the deadline. A fit from the first
-   * few steps alone stopped short runs early: their image decoding, before the cache fills, made
-   * the pace look slower than it was.
-   */
+  // With a minutes budget the cosine schedule follows the share of the budget spent (as the
+  // few-shot trainer's budgetSeconds), never beyond the epochs budget.
   const fitScheduleToDeadline = (): void => {
     if (p.minutes === null) return;
     const spent = (Date.now() - started) / (deadline - started);
-    const fitting = startStep + Math.round((state.step - startStep) / Math.max(spent, 1e-9));
-    state.totalSteps = Math.min(epochSteps, Math.max(state.step + 1, fitting));
+    state.totalSteps = horizonAtDeadline(startStep, state.step, spent, epochSteps);
   };
   const problems: string[] = [];
   const broken = new Set<string>();

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../../src-shared/random.js';
 import { initEngine, tf } from '../engine.js';
-import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs';
+import type { Scalar, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import {
   createDenseContrastState,
   denseContrastLoss,
@@ -66,6 +66,42 @@ describe('dense contrastive loss (paper 003 Eq. 7)', () => {
     const loss = denseContrastLoss(tf.tensor2d(a) as Tensor2D, tf.tensor2d(b) as Tensor2D, 0.3);
     expect(loss.dataSync()[0]).toBeCloseTo(naiveLoss(a, b, 0.3), 4);
     loss.dispose();
+  });
+
+  it('has the gradient autodiff gives the equation written with plain ops', () => {
+    // The reference: the two sides of Eq. 7 as log-sum-exp over [positive, cross, within] logits.
+    const reference = (a: Tensor2D, b: Tensor2D, tau: number) => {
+      const n = a.shape[0];
+      const side = (x: Tensor2D, y: Tensor2D) => {
+        const masked = (m: Tensor2D) => tf.add(m, tf.mul(tf.eye(n), -1e9));
+        const logits = tf.div(
+          tf.concat(
+            [tf.sum(tf.mul(x, y), 1, true), masked(tf.matMul(x, y, false, true)), masked(tf.matMul(x, x, false, true))],
+            1,
+          ),
+          tau,
+        );
+        return tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.squeeze(tf.slice(logits, [0, 0], [-1, 1]), [1])));
+      };
+      return tf.div(tf.add(side(a, b), side(b, a)), 2);
+    };
+    const rng = createRng(8);
+    const unitRows = (n: number, d: number) =>
+      tf.tidy(() => {
+        const x = tf.tensor2d(Array.from({ length: n }, () => Array.from({ length: d }, () => rng.normal())));
+        return tf.div(x, tf.norm(x, 2, 1, true)) as Tensor2D;
+      });
+    const a = unitRows(7, 5);
+    const b = unitRows(7, 5);
+    const [ours, theirs] = [denseContrastLoss, reference].map((f) =>
+      tf
+        .grads((x: Tensor2D, y: Tensor2D) => f(x, y, 0.2) as Scalar)([a, b])
+        .map((g) => Array.from(g.dataSync())),
+    );
+    const scale = Math.max(...theirs!.flat().map(Math.abs));
+    expect(scale).toBeGreaterThan(1e-3);
+    ours!.flat().forEach((g, i) => expect(Math.abs(g - theirs!.flat()[i]!)).toBeLessThan(1e-4 * scale));
+    tf.dispose([a, b]);
   });
 
   it('is ln(2N - 1) when no point can be told apart, and near 0 when each matches only itself', () => {

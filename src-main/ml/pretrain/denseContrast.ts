@@ -14,7 +14,7 @@
 //
 // Views: random resized crops (area share cropMinScale..1, as MoCo) and MoCo v2's colour jitter,
 // grayscale and blur. No flips: a flip would ask a left paw to look like a right one.
-import type { Scalar, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
+import type { Scalar, Tensor, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
 import { createRng, mixSeed, type Rng } from '../../../src-shared/random.js';
 import { DEFAULT_PHOTOMETRIC, photometricJitter, type PhotometricConfig } from '../augment/photometric.js';
 import {
@@ -26,7 +26,7 @@ import {
 } from '../backbones/index.js';
 import { tf } from '../engine.js';
 import { normalizeImageNet } from '../image/normalize.js';
-import { chanceLevelLoss, infoNceFromLogits } from './infoNce.js';
+import { chanceLevelLoss } from './infoNce.js';
 import type { BackboneFactory } from './moco.js';
 import { warmupCosineLearningRate } from './learningRate.js';
 import { createProjectionHead, type ProjectionHead } from './projectionHead.js';
@@ -115,22 +115,40 @@ export function resolveDenseContrastConfig(
  * Eq. 7 of paper 003 for N points with features a (view 1) and b (view 2), unit rows [N, D]:
  *   -1/N sum_i [log p_i + log p'_i],
  *   p_i = s(a_i, b_i) / (sum_{j != i} s(a_i, a_j) + sum_j s(a_i, b_j)),  s(x, y) = exp(x.y / tau),
- * p'_i the same with a and b swapped. Each row is InfoNCE with the positive in column 0.
+ * p'_i the same with a and b swapped. With z = [a; b] (2N rows) and S = z z^T / tau, each row's
+ * denominator is every other row of z: the loss is the mean over the 2N rows of the cross-entropy
+ * of row i of S without its diagonal, whose correct column is i's partner (SimCLR's NT-Xent).
+ * Written as one [2N, 2N] matrix with its gradient by hand: with P = softmax(S) and Y the partner
+ * permutation (symmetric), dL/dz = (P z + P^T z - 2 Y z) / (2N tau), and Y z is z with its halves
+ * swapped. A few kernels instead of autodiff's dozens, which were a fifth of a CPU step. Rows are
+ * unit vectors, so logits lie within +-1/tau and the positive's probability cannot underflow.
  */
 export function denseContrastLoss(a: Tensor2D, b: Tensor2D, temperature: number): Scalar {
   return tf.tidy(() => {
     const n = a.shape[0];
-    // -inf would give NaN gradients through logSumExp's max; a large negative logit is exp(-) = 0.
-    const offDiagonal = tf.sub(1, tf.eye(n)) as Tensor2D;
-    const removeDiagonal = (m: Tensor2D): Tensor2D =>
-      tf.add(tf.mul(m, offDiagonal), tf.mul(tf.sub(offDiagonal, 1), 1e9)) as Tensor2D;
-    const oneSide = (x: Tensor2D, y: Tensor2D): Scalar => {
-      const positive = tf.sum(tf.mul(x, y), 1, true);
-      const cross = removeDiagonal(tf.matMul(x, y, false, true));
-      const within = removeDiagonal(tf.matMul(x, x, false, true));
-      return infoNceFromLogits(tf.div(tf.concat([positive, cross, within], 1), temperature) as Tensor2D);
-    };
-    return tf.div(tf.add(oneSide(a, b), oneSide(b, a)), 2) as Scalar;
+    const rows = 2 * n;
+    const positions = tf.tensor1d(
+      Int32Array.from({ length: rows }, (_, i) => i * rows + ((i + n) % rows)),
+      'int32',
+    );
+    const diagonal = tf.oneHot(tf.range(0, rows, 1, 'int32'), rows, -1e9, 0, 'float32');
+    const loss = tf.customGrad((...args) => {
+      const [z, save] = args as [Tensor2D, (tensors: Tensor[]) => void];
+      // The diagonal gets a large negative logit: exp(-1e9 + ...) = 0, without -inf's NaNs.
+      const logits = tf.add(tf.mul(tf.matMul(z, z, false, true), 1 / temperature), diagonal);
+      const probabilities = tf.softmax(logits);
+      save([z, probabilities]);
+      return {
+        value: tf.neg(tf.mean(tf.log(tf.gather(tf.reshape(probabilities, [-1]), positions)))),
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [zs, p] = saved as [Tensor2D, Tensor2D];
+          const swapped = tf.concat([tf.slice(zs, [n, 0], [n, -1]), tf.slice(zs, [0, 0], [n, -1])]);
+          const sum = tf.sub(tf.add(tf.matMul(p, zs), tf.matMul(p, zs, true, false)), tf.mul(swapped, 2));
+          return [tf.mul(sum, tf.div(dy, rows * temperature))];
+        },
+      };
+    });
+    return loss(tf.concat([a, b])) as Scalar;
   });
 }
 
@@ -184,7 +202,9 @@ export function samplePointPairs(
 export function featuresAtPoints(map: Tensor4D, stride: number, batchIndex: Int32Array, xy: Float32Array): Tensor2D {
   const [b, h, w, c] = map.shape;
   const n = batchIndex.length;
-  const corners = [0, 1, 2, 3].map(() => ({ index: new Int32Array(n), weight: new Float32Array(n) }));
+  // Corner k of point i at row k * n + i: one gather serves the four corners.
+  const index = new Int32Array(4 * n);
+  const weight = new Float32Array(4 * n);
   for (let i = 0; i < n; i++) {
     const fx = Math.min(Math.max(xy[2 * i]! / stride - 0.5, 0), w - 1);
     const fy = Math.min(Math.max(xy[2 * i + 1]! / stride - 0.5, 0), h - 1);
@@ -201,17 +221,17 @@ export function featuresAtPoints(map: Tensor4D, stride: number, batchIndex: Int3
       [y1 * w + x0, (1 - dx) * dy],
       [y1 * w + x1, dx * dy],
     ];
-    cells.forEach(([cell, weight], k) => {
-      corners[k]!.index[i] = base + cell;
-      corners[k]!.weight[i] = weight;
+    cells.forEach(([cell, cellWeight], k) => {
+      index[k * n + i] = base + cell;
+      weight[k * n + i] = cellWeight;
     });
   }
   return tf.tidy(() => {
-    const flat = tf.reshape(map, [b * h * w, c]);
-    const parts = corners.map(({ index, weight }) =>
-      tf.mul(tf.gather(flat, tf.tensor1d(index, 'int32')), tf.tensor2d(weight, [n, 1])),
+    const corners = tf.mul(
+      tf.gather(tf.reshape(map, [b * h * w, c]), tf.tensor1d(index, 'int32')),
+      tf.tensor2d(weight, [4 * n, 1]),
     );
-    return tf.addN(parts) as Tensor2D;
+    return tf.sum(tf.reshape(corners, [4, n, c]), 0) as Tensor2D;
   });
 }
 

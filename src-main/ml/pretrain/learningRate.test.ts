@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { warmupCosineLearningRate } from './learningRate.js';
+import { horizonAtDeadline, warmupCosineLearningRate } from './learningRate.js';
 
 describe('warm-up + cosine learning rate', () => {
   it('ramps up linearly, then decays along a half cosine to 0', () => {
@@ -19,5 +19,20 @@ describe('warm-up + cosine learning rate', () => {
     // 20 steps: warm-up 2 steps although 100 were asked for.
     expect(warmupCosineLearningRate(0.1, 0, 20, 100)).toBeCloseTo(0.05, 12);
     expect(warmupCosineLearningRate(0.1, 2, 20, 100)).toBeCloseTo(0.1, 12);
+  });
+});
+
+describe('horizon at the deadline', () => {
+  it('extrapolates the pace of this session to the whole budget', () => {
+    // 30 steps in a quarter of the budget: 120 by the deadline.
+    expect(horizonAtDeadline(0, 30, 0.25, 1000)).toBe(120);
+    // Resumed at step 500: only this session's steps and time count.
+    expect(horizonAtDeadline(500, 530, 0.25, 1000)).toBe(620);
+  });
+
+  it('stays one step ahead, and within the epochs budget', () => {
+    expect(horizonAtDeadline(0, 30, 1.5, 1000)).toBe(31);
+    expect(horizonAtDeadline(0, 30, 0.01, 1000)).toBe(1000);
+    expect(horizonAtDeadline(0, 0, 0, 1000)).toBe(1);
   });
 });

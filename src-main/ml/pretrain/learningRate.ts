@@ -12,3 +12,16 @@ export function warmupCosineLearningRate(base: number, step: number, totalSteps:
   if (step < warmup) return (base * (step + 1)) / warmup;
   return cosineLearningRate(base, Math.min(step, totalSteps) - warmup, totalSteps - warmup);
 }
+
+/**
+ * The horizon of a minutes-budgeted run after its latest step: the step at which the pace of this
+ * session so far (`stepsDone` in the `spentShare` of the budget used) reaches the deadline, never
+ * beyond `maxSteps` and at least one step ahead. Fitted again after every step, the cosine follows
+ * the clock and the run ends annealed at the deadline; a fit from the first few steps alone
+ * stopped short runs early (their image decoding, before the cache fills, made the pace look
+ * slower than it was).
+ */
+export function horizonAtDeadline(startStep: number, step: number, spentShare: number, maxSteps: number): number {
+  const fitting = startStep + Math.round((step - startStep) / Math.max(spentShare, 1e-9));
+  return Math.min(maxSteps, Math.max(step + 1, fitting));
+}

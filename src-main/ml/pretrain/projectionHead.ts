@@ -2,8 +2,9 @@
 // features through fc -> ReLU -> fc, then L2-normalised, so InfoNCE compares cosine similarities.
 // Weights are named as in MoCo v2's PyTorch code (encoder.fc = Sequential(Linear, ReLU, Linear):
 // fc.0.*, fc.2.*) but stored [in, out] for matMul; PyTorch's Linear keeps [out, in].
+import { relu } from '../backbones/nativeOps.js';
 import { tf } from '../engine.js';
-import type { Tensor2D, Variable } from '@tensorflow/tfjs';
+import type { Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
 
 export interface ProjectionHead {
   /** Every weight by name: what save/load, copies and EMA updates work on. */
@@ -47,7 +48,7 @@ export function createProjectionHead(spec: ProjectionHeadSpec): ProjectionHead {
         throw new Error(`projection head expects [B, ${spec.inDim}] features, got shape [${features.shape}]`);
       }
       return tf.tidy(() => {
-        const hidden = tf.relu(tf.add(tf.matMul(features, w0 as Tensor2D), b0));
+        const hidden = relu(tf.add(tf.matMul(features, w0 as Tensor2D), b0));
         const out = tf.add(tf.matMul(hidden, w2 as Tensor2D), b2) as Tensor2D;
         return l2Normalize(out);
       });
@@ -59,7 +60,23 @@ export function createProjectionHead(spec: ProjectionHeadSpec): ProjectionHead {
   };
 }
 
-/** Rows scaled to unit length (a tiny floor keeps an all-zero row finite, as F.normalize). */
+/**
+ * Rows scaled to unit length (a tiny floor keeps an all-zero row finite, as F.normalize). Its
+ * gradient by hand, dx = (dy - y sum(dy * y)) / |x|: four kernels where autodiff of the norm
+ * launches a dozen (pow, select, step, ...).
+ */
 export function l2Normalize(x: Tensor2D): Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 2, 1, true), 1e-12)) as Tensor2D);
+  return tf.customGrad((...args) => {
+    const [input, save] = args as [Tensor, (tensors: Tensor[]) => void];
+    const length = tf.sqrt(tf.maximum(tf.sum(tf.square(input), 1, true), 1e-24));
+    const y = tf.div(input, length);
+    save([y, length]);
+    return {
+      value: y,
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [ys, ls] = saved as [Tensor, Tensor];
+        return tf.div(tf.sub(dy, tf.mul(ys, tf.sum(tf.mul(dy, ys), 1, true))), ls);
+      },
+    };
+  })(x) as Tensor2D;
 }

@@ -14,7 +14,7 @@
  *      pretrained / random-init at 20 labels against the issue's target (<= 0.8 for the best head).
  *
  *   npm run bench:fewshot -- [--method moco|dense-contrastive] [--regimes crop,frame] [--heads paper,heatmap] [--labels 5,10,20,50]
- *     [--subsets 3] [--pretrain-minutes 7] [--reuse-pretrain] [--paper-steps N] [--heatmap-steps N]
+ *     [--features random,pretrained] [--crop-scale MIN,MAX] [--subsets 3] [--pretrain-minutes 7] [--reuse-pretrain] [--paper-steps N] [--heatmap-steps N]
  *     [--test 40] [--json out.json] [--threads N] [--quick]
  *
  * --quick: tiny data and budgets (a smoke test of the whole path, a few minutes; its numbers mean
@@ -74,10 +74,12 @@ const { values: args } = parseArgs({
   options: {
     regimes: { type: 'string', default: REGIMES.join(',') },
     heads: { type: 'string', default: HEADS.join(',') },
+    features: { type: 'string', default: FEATURES.join(',') },
     method: { type: 'string', default: 'moco' },
     labels: { type: 'string' },
     subsets: { type: 'string' },
     'pretrain-minutes': { type: 'string' },
+    'crop-scale': { type: 'string' },
     'reuse-pretrain': { type: 'boolean', default: false },
     'paper-steps': { type: 'string' },
     'heatmap-steps': { type: 'string' },
@@ -105,9 +107,14 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 const quick = args.quick;
 const regimes = listArg('regimes', args.regimes, REGIMES);
 const heads = listArg('heads', args.heads, HEADS);
+/** Both by default; one alone (e.g. pretrained, to try a pretraining against known random-init rows) gives no verdict. */
+const featureSources = listArg('features', args.features, FEATURES);
 const [method] = listArg('method', args.method, PRETRAIN_METHODS) as [Method];
 const labelCounts = (args.labels ?? (quick ? '5' : '5,10,20,50')).split(',').map((s) => positiveInt('labels', s, 1));
 const subsets = positiveInt('subsets', args.subsets, quick ? 1 : 3);
+/** Dense contrastive views' area share of the image (default the product's, 0.2-1). */
+const cropScale = args['crop-scale']?.split(',').map(Number) as [number, number] | undefined;
+if (cropScale && cropScale.length !== 2) throw new Error(`--crop-scale needs MIN,MAX; got ${args['crop-scale']}`);
 const pretrainMinutes = Number(args['pretrain-minutes'] ?? (quick ? 0.3 : 7));
 if (!(pretrainMinutes > 0)) throw new Error(`--pretrain-minutes needs a positive number; got ${pretrainMinutes}`);
 const testCount = positiveInt('test', args.test, quick ? 6 : 40);
@@ -206,7 +213,7 @@ console.log(
     `pretraining ${pretrainMinutes} min per regime${args['reuse-pretrain'] ? ' (reused when cached)' : ''}${quick ? '; QUICK (smoke test)' : ''}`,
 );
 
-const trainingsTotal = regimes.length * heads.length * labelCounts.length * subsets * FEATURES.length;
+const trainingsTotal = regimes.length * heads.length * labelCounts.length * subsets * featureSources.length;
 let trainingsDone = 0;
 
 const cacheRoot = path.join(os.tmpdir(), 'landmark-bench-fewshot');
@@ -333,13 +340,16 @@ interface PretrainPlan {
 function pretrainPlan(regime: DemoRegime, imageCount: number): PretrainPlan {
   if (method === 'dense-contrastive') {
     const config = resolveDenseContrastConfig(
-      quick ? { inputSize: 32, batchSize: 4, pointsPerImage: 16 } : {},
+      {
+        ...(quick ? { inputSize: 32, batchSize: 4, pointsPerImage: 16 } : {}),
+        ...(cropScale ? { cropMinScale: cropScale[0], cropMaxScale: cropScale[1] } : {}),
+      },
       imageCount,
     );
     return {
       settings:
         `dense contrastive ResNet-18 ${config.stage} (hypercolumn ${config.hypercolumnStages.join('+')}): input ${config.inputSize}, ` +
-        `batch ${config.batchSize}, ${config.pointsPerImage} points per image, tau ${config.temperature}, lr ${config.learningRate}, crop scale ${config.cropMinScale}-1`,
+        `batch ${config.batchSize}, ${config.pointsPerImage} points per image, tau ${config.temperature}, lr ${config.learningRate}, crop scale ${config.cropMinScale}-${config.cropMaxScale}`,
       method: { method, config },
       messages: [],
       batchSize: config.batchSize,
@@ -539,7 +549,10 @@ async function runRegime(regime: DemoRegime): Promise<RegimeResult> {
   const test = data.items.slice(poolCount);
 
   // ---- pretraining ---------------------------------------------------------------------------
-  const checkpointDir = path.join(cacheRoot, `${regime}-${method}-${files.length}${quick ? '-quick' : ''}`);
+  const checkpointDir = path.join(
+    cacheRoot,
+    `${regime}-${method}-${files.length}${cropScale ? `-crop${cropScale.join('-')}` : ''}${quick ? '-quick' : ''}`,
+  );
   const summaryFile = path.join(checkpointDir, 'bench-summary.json');
   let pretrained: PretrainSummary;
   if (args['reuse-pretrain'] && fs.existsSync(summaryFile)) {
@@ -589,7 +602,7 @@ async function runRegime(regime: DemoRegime): Promise<RegimeResult> {
         const shape = fitMeanShape(train.map((item) => ({ points: points(item), frame })));
         const meanShapePixelError = evaluate(test.map(() => predictMeanShape(shape, frame))).pixelError!;
         for (const head of heads) {
-          for (const features of FEATURES) {
+          for (const features of featureSources) {
             const before = tf.memory().numTensors;
             const t = performance.now();
             const cpu = process.cpuUsage();
@@ -644,7 +657,8 @@ function cellOf(rows: readonly Row[], head: Head, features: Features, labels: nu
 }
 
 function verdict(rows: readonly Row[]): Pick<RegimeResult, 'ratioAt20' | 'bestHead' | 'pass'> {
-  if (!labelCounts.includes(TARGET_LABELS)) return { ratioAt20: [], bestHead: null, pass: null };
+  if (!labelCounts.includes(TARGET_LABELS) || featureSources.length < FEATURES.length)
+    return { ratioAt20: [], bestHead: null, pass: null };
   const ratioAt20 = heads.map((head) => {
     const random = mean(cellOf(rows, head, 'random', TARGET_LABELS));
     const pretrained = mean(cellOf(rows, head, 'pretrained', TARGET_LABELS));
@@ -657,7 +671,7 @@ function verdict(rows: readonly Row[]): Pick<RegimeResult, 'ratioAt20' | 'bestHe
 
 function printTable(result: RegimeResult): void {
   const { regime, rows } = result;
-  const columns = heads.flatMap((head) => FEATURES.map((features) => ({ head, features })));
+  const columns = heads.flatMap((head) => featureSources.map((features) => ({ head, features })));
   const fmt = (xs: number[]) => (xs.length ? `${mean(xs).toFixed(2)} +- ${std(xs).toFixed(2)}` : '-');
   console.log(
     `\n[${regime}] held-out mean pixel error (mean +- std over ${subsets} subset(s), ${testCount} test images)`,
@@ -674,7 +688,7 @@ function printTable(result: RegimeResult): void {
     );
   }
   if (result.pass === null) {
-    console.log(`[${regime}] no ${TARGET_LABELS}-label rows: no verdict`);
+    console.log(`[${regime}] no ${TARGET_LABELS}-label rows of both feature sources: no verdict`);
     return;
   }
   for (const r of result.ratioAt20)

@@ -95,7 +95,7 @@ describe('dense contrastive loss (paper 003 Eq. 7)', () => {
     const b = unitRows(7, 5);
     const [ours, theirs] = [denseContrastLoss, reference].map((f) =>
       tf
-        .grads((x: Tensor2D, y: Tensor2D) => f(x, y, 0.2) as Scalar)([a, b])
+        .grads((x, y) => f(x as Tensor2D, y as Tensor2D, 0.2) as Scalar)([a, b])
         .map((g) => Array.from(g.dataSync())),
     );
     const scale = Math.max(...theirs!.flat().map(Math.abs));
@@ -211,6 +211,14 @@ describe('dense contrastive step', () => {
       /batch size 16 is larger than the 10 images/,
     );
     expect(() => resolveDenseContrastConfig(smallConfig(), 0)).toThrow(/at least one image/);
+    for (const [cropMinScale, cropMaxScale] of [
+      [0, 1],
+      [0.5, 0.3],
+      [0.2, 1.5],
+    ])
+      expect(() => resolveDenseContrastConfig(smallConfig({ cropMinScale, cropMaxScale }), 10)).toThrow(
+        /view crop scales must satisfy 0 < min <= max <= 1/,
+      );
     expect(() => resolveDenseContrastConfig(smallConfig({ temperature: 0 }), 10)).toThrow(
       /temperature must be positive/,
     );

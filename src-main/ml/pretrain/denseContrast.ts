@@ -54,7 +54,9 @@ export interface DenseContrastConfig {
   weightDecay: number;
   /** Linear warm-up steps before the cosine decay (clamped to a tenth of the run). */
   warmupSteps: number;
+  /** Area share of the image a view shows: uniform in [cropMinScale, cropMaxScale]. */
   cropMinScale: number;
+  cropMaxScale: number;
   cropAspect: [number, number];
   photometric: PhotometricConfig;
 }
@@ -78,6 +80,7 @@ export const DENSE_CONTRAST_DEFAULTS: DenseContrastConfig = {
   weightDecay: 1e-4,
   warmupSteps: 400,
   cropMinScale: 0.2,
+  cropMaxScale: 1,
   cropAspect: [3 / 4, 4 / 3],
   photometric: DEFAULT_PHOTOMETRIC,
 };
@@ -97,6 +100,10 @@ export function resolveDenseContrastConfig(
   if (config.batchSize > imageCount)
     throw new Error(
       `batch size ${config.batchSize} is larger than the ${imageCount} images: use a batch of at most ${imageCount}`,
+    );
+  if (!(config.cropMinScale > 0 && config.cropMinScale <= config.cropMaxScale && config.cropMaxScale <= 1))
+    throw new Error(
+      `view crop scales must satisfy 0 < min <= max <= 1 (area shares of the image); got ${config.cropMinScale}-${config.cropMaxScale}`,
     );
   if (!(config.temperature > 0)) throw new Error(`temperature must be positive; got ${config.temperature}`);
   if (!config.hypercolumnStages.length)
@@ -357,7 +364,9 @@ export async function denseContrastStep(state: DenseContrastState, images: Tenso
   const rng = createRng(mixSeed(state.seed, 3, step));
   const learningRate = warmupCosineLearningRate(config.learningRate, step, state.totalSteps, config.warmupSteps);
   const drawBoxes = (): CropBoxSample[] =>
-    Array.from({ length: batch }, () => sampleCropBox(rng, width, height, config.cropMinScale, config.cropAspect));
+    Array.from({ length: batch }, () =>
+      sampleCropBox(rng, width, height, [config.cropMinScale, config.cropMaxScale], config.cropAspect),
+    );
   const boxes1 = drawBoxes();
   const boxes2 = drawBoxes();
   const pairs = samplePointPairs(rng, boxes1, boxes2, config.inputSize, config.pointsPerImage);

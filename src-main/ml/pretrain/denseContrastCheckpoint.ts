@@ -9,6 +9,7 @@ import { loadWeightsInto, saveWeights, WeightsError } from '../weights.js';
 import { readCheckpointMetadata, type CheckpointMetadata } from './checkpointMetadata.js';
 import {
   createDenseContrastState,
+  DENSE_CONTRAST_DEFAULTS,
   disposeDenseContrastState,
   type DenseContrastConfig,
   type DenseContrastState,
@@ -51,7 +52,8 @@ export interface LoadDenseContrastStateOptions {
 /** Rebuilds a run's state from `saveDenseContrastState`'s folder; the caller disposes it. */
 export function loadDenseContrastState(dir: string, options: LoadDenseContrastStateOptions = {}): DenseContrastState {
   const meta = readCheckpointMetadata<DenseContrastCheckpointMetadata>(dir, METHOD, 'dense contrastive', STATE_VERSION);
-  const config = meta.config;
+  // Settings added since a checkpoint was written take their defaults (what that run used).
+  const config = { ...DENSE_CONTRAST_DEFAULTS, ...meta.config };
   if (options.backbone && options.backbone.arch !== config.backbone.arch) {
     throw new WeightsError(
       `${dir} is a ${config.backbone.arch} dense contrastive run; it cannot be resumed as ${options.backbone.arch}`,

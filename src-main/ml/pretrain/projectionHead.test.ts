@@ -25,7 +25,7 @@ describe('l2Normalize', () => {
     const grad = (f: (t: Tensor2D) => Tensor2D) =>
       Array.from(
         tf
-          .grad((t: Tensor2D) => tf.sum(tf.mul(f(t), r)))(x)
+          .grad((t) => tf.sum(tf.mul(f(t as Tensor2D), r)))(x)
           .dataSync(),
       );
     const ours = grad(l2Normalize);

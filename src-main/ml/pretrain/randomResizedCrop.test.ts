@@ -11,17 +11,27 @@ beforeAll(async () => {
 describe('random resized crop', () => {
   it('samples boxes inside the image with the requested area share and aspect ratio', () => {
     const rng = createRng(3);
-    for (let i = 0; i < 500; i++) {
-      const b = sampleCropBox(rng, 120, 80, 0.2, [3 / 4, 4 / 3]);
-      expect(b.x).toBeGreaterThanOrEqual(0);
-      expect(b.y).toBeGreaterThanOrEqual(0);
-      expect(b.x + b.w).toBeLessThanOrEqual(120 + 1e-9);
-      expect(b.y + b.h).toBeLessThanOrEqual(80 + 1e-9);
-      const share = (b.w * b.h) / (120 * 80);
-      expect(share).toBeGreaterThanOrEqual(0.2 - 1e-9);
-      expect(share).toBeLessThanOrEqual(1 + 1e-9);
-      expect(b.w / b.h).toBeGreaterThanOrEqual(3 / 4 - 1e-9);
-      expect(b.w / b.h).toBeLessThanOrEqual(4 / 3 + 1e-9);
+    for (const [lo, hi] of [
+      [0.2, 1],
+      [0.05, 0.3],
+    ] as const) {
+      const shares: number[] = [];
+      for (let i = 0; i < 500; i++) {
+        const b = sampleCropBox(rng, 120, 80, [lo, hi], [3 / 4, 4 / 3]);
+        expect(b.x).toBeGreaterThanOrEqual(0);
+        expect(b.y).toBeGreaterThanOrEqual(0);
+        expect(b.x + b.w).toBeLessThanOrEqual(120 + 1e-9);
+        expect(b.y + b.h).toBeLessThanOrEqual(80 + 1e-9);
+        const share = (b.w * b.h) / (120 * 80);
+        expect(share).toBeGreaterThanOrEqual(lo - 1e-9);
+        expect(share).toBeLessThanOrEqual(hi + 1e-9);
+        shares.push(share);
+        expect(b.w / b.h).toBeGreaterThanOrEqual(3 / 4 - 1e-9);
+        expect(b.w / b.h).toBeLessThanOrEqual(4 / 3 + 1e-9);
+      }
+      // Uniform over a range whose boxes all fit (large ones that do not fit fall back to a centred box).
+      if (hi <= 0.3)
+        expect(Math.abs(shares.reduce((a, b) => a + b, 0) / shares.length - (lo + hi) / 2)).toBeLessThan(0.02);
     }
   });
 

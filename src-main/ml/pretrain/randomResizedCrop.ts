@@ -15,7 +15,7 @@ export interface CropBoxSample {
 }
 
 /**
- * torchvision's sampling: area share uniform in [minScale, 1], log aspect ratio uniform in
+ * torchvision's sampling: area share uniform in `scale` ([0.2, 1] in MoCo v2), log aspect ratio uniform in
  * [log a0, log a1]; up to 10 tries for a box that fits, else the largest centred box whose
  * aspect ratio is within the range.
  */
@@ -23,12 +23,12 @@ export function sampleCropBox(
   rng: Rng,
   width: number,
   height: number,
-  minScale: number,
+  scale: readonly [number, number],
   aspect: readonly [number, number],
 ): CropBoxSample {
   const area = width * height;
   for (let attempt = 0; attempt < 10; attempt++) {
-    const target = area * rng.uniform(minScale, 1);
+    const target = area * rng.uniform(scale[0], scale[1]);
     const ratio = Math.exp(rng.uniform(Math.log(aspect[0]), Math.log(aspect[1])));
     const w = Math.sqrt(target * ratio);
     const h = Math.sqrt(target / ratio);
@@ -81,6 +81,6 @@ export function randomResizedCrop(
   aspect: readonly [number, number],
 ): Tensor4D {
   const [, height, width] = images.shape;
-  const boxes = Array.from({ length: images.shape[0] }, () => sampleCropBox(rng, width, height, minScale, aspect));
+  const boxes = Array.from({ length: images.shape[0] }, () => sampleCropBox(rng, width, height, [minScale, 1], aspect));
   return cropAndResizeBoxes(images, boxes, size);
 }

@@ -114,7 +114,8 @@ const labelCounts = (args.labels ?? (quick ? '5' : '5,10,20,50')).split(',').map
 const subsets = positiveInt('subsets', args.subsets, quick ? 1 : 3);
 /** Dense contrastive views' area share of the image (default the product's, 0.2-1). */
 const cropScale = args['crop-scale']?.split(',').map(Number) as [number, number] | undefined;
-if (cropScale && cropScale.length !== 2) throw new Error(`--crop-scale needs MIN,MAX; got ${args['crop-scale']}`);
+if (cropScale && (cropScale.length !== 2 || method !== 'dense-contrastive'))
+  throw new Error(`--crop-scale needs MIN,MAX and --method dense-contrastive; got ${args['crop-scale']}`);
 const pretrainMinutes = Number(args['pretrain-minutes'] ?? (quick ? 0.3 : 7));
 if (!(pretrainMinutes > 0)) throw new Error(`--pretrain-minutes needs a positive number; got ${pretrainMinutes}`);
 const testCount = positiveInt('test', args.test, quick ? 6 : 40);

@@ -12,7 +12,7 @@
 // Deeper stages are not run and keep their initialisation. Both views go through the same
 // network (SimCLR-style, no momentum encoder), each with its own batch-norm statistics.
 //
-// Views: random resized crops (area share cropMinScale..1, as MoCo) and MoCo v2's colour jitter,
+// Views: random resized crops (area share cropMinScale..cropMaxScale, 0.2-1 as MoCo) and MoCo v2's colour jitter,
 // grayscale and blur. No flips: a flip would ask a left paw to look like a right one.
 import type { Scalar, Tensor, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
 import { createRng, mixSeed, type Rng } from '../../../src-shared/random.js';

@@ -7,12 +7,14 @@
  *
  *   npm run bench:regressor -- [--budget 60] [--input-size 256] [--crop 128] [--train 20]
  *                              [--test 20] [--threads N] [--no-torch] [--skip-paper] [--paper-steps N]
+ *                              [--seeds 1,2,3]
  *
  * Both sides train on --crop x --crop crops of the letterboxed input around the object and
  * predict on the whole input (HeatmapHeadConfig.trainCropSize; --crop 0 trains on the whole input).
  * Both sides train for --budget seconds of wall clock: the cosine schedule follows the fraction of
  * the budget spent, and training stops when it is spent. Errors are mean pixel errors in ORIGINAL frame
- * pixels over labeled points, next to the mean-shape baseline's. The full comparison of the
+ * pixels over labeled points, next to the mean-shape baseline's. --seeds runs one pair (ours, then
+ * PyTorch's) per seed and prints the per-pair speed ratio and the mean errors. The full comparison of the
  * issue (20 labeled frames, 10 CPU-minutes, 256 px input) is
  *   npm run bench:regressor -- --budget 600
  * (run it with the machine otherwise idle; it takes about 25 minutes).
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     'no-torch': { type: 'boolean', default: false },
     'skip-paper': { type: 'boolean', default: false },
     'paper-steps': { type: 'string' },
+    seeds: { type: 'string', default: '1' },
   },
 });
 const budget = Number(args.budget);
@@ -53,6 +56,9 @@ const inputSize = Number(args['input-size']);
 const trainCropSize = Number(args.crop) || null;
 const nTrain = Number(args.train);
 const nTest = Number(args.test);
+const seeds = args.seeds.split(',').map(Number);
+if (seeds.some((seed) => !Number.isInteger(seed)))
+  throw new Error(`--seeds takes integers, e.g. 1,2,3; got ${args.seeds}`);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const info = await initEngine(args.threads ? { threads: Number(args.threads) } : {});
@@ -90,86 +96,123 @@ const baseline = evaluateLandmarks(
   { normPair: frames.normPair },
 );
 
-const backbone = createBackbone({ arch: 'resnet18' }, { seed: 1 });
-const cpuStart = process.cpuUsage();
-const { model, report } = await trainHeatmapHead({
-  backbone,
-  items: train,
-  keypointCount: k,
-  flipPairs: frames.flipPairs,
-  // The cosine schedule runs over the budget (runTrainLoop's budgetSeconds), however many steps fit.
-  config: { inputSize, trainCropSize, steps: Number.MAX_SAFE_INTEGER, budgetSeconds: budget },
-});
-const cpu = process.cpuUsage(cpuStart);
-const predicted = await predictLandmarks(model, test);
-const ours = evaluateLandmarks(
-  predicted.predictions.map((p, i) => ({
-    predicted: p.points.map((q) => [q.x, q.y] as [number, number]),
-    truth: truthOf(test[i]!),
-    referenceSize: 640,
-  })),
-  { normPair: frames.normPair },
-);
-model.dispose();
-backbone.dispose();
+interface HeatmapRun {
+  label: string;
+  seed: number;
+  steps: number;
+  seconds: number;
+  cpuSeconds: number;
+  imagesPerSecond: number;
+  pixelError: number;
+}
 
-const rows: string[][] = [
-  [
-    `tfjs (${info.backend})`,
-    String(report.losses.length),
-    report.seconds.toFixed(0),
-    ((cpu.user + cpu.system) / 1e6).toFixed(0),
-    report.imagesPerSecond.toFixed(2),
-    ours.pixelError!.toFixed(2),
-    baseline.pixelError!.toFixed(2),
-  ],
-];
+async function runOurs(seed: number): Promise<HeatmapRun> {
+  const backbone = createBackbone({ arch: 'resnet18' }, { seed });
+  const cpuStart = process.cpuUsage();
+  const { model, report } = await trainHeatmapHead({
+    backbone,
+    items: train,
+    keypointCount: k,
+    flipPairs: frames.flipPairs,
+    // The cosine schedule runs over the budget (runTrainLoop's budgetSeconds), however many steps fit.
+    config: { inputSize, trainCropSize, steps: Number.MAX_SAFE_INTEGER, budgetSeconds: budget },
+    seed,
+  });
+  const cpu = process.cpuUsage(cpuStart);
+  const predicted = await predictLandmarks(model, test);
+  const ours = evaluateLandmarks(
+    predicted.predictions.map((p, i) => ({
+      predicted: p.points.map((q) => [q.x, q.y] as [number, number]),
+      truth: truthOf(test[i]!),
+      referenceSize: 640,
+    })),
+    { normPair: frames.normPair },
+  );
+  model.dispose();
+  backbone.dispose();
+  return {
+    label: `tfjs (${info.backend})`,
+    seed,
+    steps: report.losses.length,
+    seconds: report.seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    imagesPerSecond: report.imagesPerSecond,
+    pixelError: ours.pixelError!,
+  };
+}
 
-if (!args['no-torch']) {
+function runTorch(seed: number): HeatmapRun | null {
   const torch = spawnSync(
     'python3',
     [
       path.join(root, 'bench/pytorch/heatmap_reference.py'),
-      '--data',
-      frames.dir,
-      '--train',
-      String(nTrain),
-      '--test',
-      String(nTest),
-      '--input-size',
-      String(inputSize),
-      '--crop',
-      String(trainCropSize ?? 0),
-      '--budget',
-      String(budget),
-      '--threads',
-      String(info.threads),
+      ...['--data', frames.dir, '--train', String(nTrain), '--test', String(nTest)],
+      ...['--input-size', String(inputSize), '--crop', String(trainCropSize ?? 0), '--budget', String(budget)],
+      ...['--threads', String(info.threads), '--seed', String(seed)],
     ],
     { encoding: 'utf8' },
   );
   const line = torch.stdout.trim().split('\n').pop() ?? '';
   if (torch.status !== 0 || !line.startsWith('{')) {
     console.log(`PyTorch reference failed (pip install --retries 0 torch pillow numpy):\n${torch.stderr.slice(-2000)}`);
-  } else {
-    const r = JSON.parse(line) as Record<string, number | string>;
-    rows.push([
-      `pytorch ${r.torch} (cpu)`,
-      String(r.steps),
-      String(r.seconds),
-      String(r.cpuSeconds),
-      String(r.imagesPerSecond),
-      String(r.pixelError),
-      String(r.baselinePixelError),
-    ]);
+    return null;
   }
+  const r = JSON.parse(line) as Record<string, number | string>;
+  return {
+    label: `pytorch ${r.torch} (cpu)`,
+    seed,
+    steps: Number(r.steps),
+    seconds: Number(r.seconds),
+    cpuSeconds: Number(r.cpuSeconds),
+    imagesPerSecond: Number(r.imagesPerSecond),
+    pixelError: Number(r.pixelError),
+  };
+}
+
+// Each seed trains ours and then PyTorch's (same seed for both inits and augmentation streams,
+// not the same numbers): pairs taken back to back see about the same machine, so the per-pair
+// speed ratio holds when this shared machine's speed drifts over a long run.
+const runs: HeatmapRun[] = [];
+const pairs: { ours: HeatmapRun; torch: HeatmapRun | null }[] = [];
+for (const seed of seeds) {
+  const ours = await runOurs(seed);
+  const torch = args['no-torch'] ? null : runTorch(seed);
+  runs.push(ours, ...(torch ? [torch] : []));
+  pairs.push({ ours, torch });
+  console.log(
+    `seed ${seed}: ours ${ours.imagesPerSecond.toFixed(2)} images/s, ${ours.pixelError.toFixed(2)} px` +
+      (torch ? `; PyTorch ${torch.imagesPerSecond} images/s, ${torch.pixelError} px` : ''),
+  );
 }
 
 console.log(
   `\nheatmap head, demo frames 640x480, ${nTrain} labeled / ${nTest} held out, input ${inputSize}, training crops ${trainCropSize ?? 'none'}, budget ${budget} s`,
 );
-console.log('| run | steps | train s | CPU s | images/s | pixel error | mean-shape baseline |');
-console.log('|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+console.log('| run | seed | steps | train s | CPU s | images/s | pixel error | mean-shape baseline |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of runs)
+  console.log(
+    `| ${r.label} | ${r.seed} | ${r.steps} | ${r.seconds.toFixed(0)} | ${r.cpuSeconds.toFixed(0)} | ${r.imagesPerSecond.toFixed(2)} | ${r.pixelError.toFixed(2)} | ${baseline.pixelError!.toFixed(2)} |`,
+  );
+const complete = pairs.filter((p): p is { ours: HeatmapRun; torch: HeatmapRun } => p.torch !== null);
+if (complete.length > 0) {
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((x, y) => x - y);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const mean = (values: number[]) => values.reduce((x, y) => x + y, 0) / values.length;
+  const ratios = complete.map((p) => p.ours.imagesPerSecond / p.torch.imagesPerSecond);
+  const cpuRatios = complete.map(
+    (p) => p.ours.imagesPerSecond / p.ours.cpuSeconds / (p.torch.imagesPerSecond / p.torch.cpuSeconds),
+  );
+  console.log(
+    `\nspeed, ours / PyTorch images/s, per pair: ${ratios.map((r) => r.toFixed(3)).join(', ')} (median ${median(ratios).toFixed(3)}); per CPU-second: median ${median(cpuRatios).toFixed(3)}`,
+  );
+  console.log(
+    `mean pixel error over ${complete.length} seed(s): ours ${mean(complete.map((p) => p.ours.pixelError)).toFixed(2)}, PyTorch ${mean(complete.map((p) => p.torch.pixelError)).toFixed(2)} (mean shape ${baseline.pixelError!.toFixed(2)})`,
+  );
+}
 
 // ---- paper head and ridge regression: training time for 20 and 100 labels -------------------
 if (!args['skip-paper']) {

@@ -16,7 +16,7 @@ import {
   type MaybePoint,
 } from '../../../src-shared/geometry.js';
 import type { Rng } from '../../../src-shared/random.js';
-import { bilinearSample } from './bilinearSample.js';
+import { bilinearSample, type PixelBatch } from './bilinearSample.js';
 
 export interface AffineAugmentConfig {
   /** Largest shift along each axis as a fraction of that side (uniform in +-). */
@@ -88,20 +88,23 @@ export function affineSamplingGrid(matrix: Affine, width: number, height: number
 /**
  * Warps each image b by matrices[b] (input -> output pixels), bilinear, black outside, into an
  * outWidth x outHeight output (default: the input's size; smaller cuts a crop at the output's
- * origin). Uses the gather-based sampler: tfjs-node has no kernel for tf.image.transform.
+ * origin). Images are a tensor or 8-bit pixels (then the output is in [0, 1]). Uses the
+ * JavaScript sampler: tfjs-node has no kernel for tf.image.transform.
  */
 export function warpAffine(
-  images: Tensor4D,
+  images: Tensor4D | PixelBatch,
   matrices: readonly Affine[],
-  outWidth: number = images.shape[2],
-  outHeight: number = images.shape[1],
+  outWidth?: number,
+  outHeight?: number,
 ): Tensor4D {
-  const b = images.shape[0];
+  const [b, h, w] = 'pixels' in images ? [images.pixels.length, images.height, images.width] : images.shape;
   if (matrices.length !== b) throw new Error(`warpAffine: ${matrices.length} matrices for a batch of ${b}`);
-  const cells = outWidth * outHeight * 2;
+  const width = outWidth ?? w;
+  const height = outHeight ?? h;
+  const cells = width * height * 2;
   const grid = new Float32Array(b * cells);
-  matrices.forEach((m, i) => grid.set(affineSamplingGrid(m, outWidth, outHeight), i * cells));
-  return bilinearSample(images, grid, outHeight, outWidth);
+  matrices.forEach((m, i) => grid.set(affineSamplingGrid(m, width, height), i * cells));
+  return bilinearSample(images, grid, height, width);
 }
 
 export interface AffineAugmentResult {

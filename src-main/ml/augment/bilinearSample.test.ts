@@ -39,6 +39,31 @@ describe('bilinearSample', () => {
     tf.dispose([image, out]);
   });
 
+  it('samples 8-bit pixels as value / 255, the same as their float tensor', () => {
+    const rng = createRng(4);
+    const [h, w, ho, wo] = [6, 8, 5, 7];
+    const pixels = [0, 1].map(() => Uint8Array.from({ length: h * w * 3 }, () => Math.floor(rng.next() * 256)));
+    const floats = tf.tensor4d(
+      pixels.flatMap((p) => Array.from(p, (v) => v / 255)),
+      [2, h, w, 3],
+    );
+    // inside, across the border and outside, for both images
+    const grid = Float32Array.from({ length: 2 * ho * wo * 2 }, (_, i) => (i % 2 ? h : w) * (1.4 * rng.next() - 0.2));
+    const fromPixels = bilinearSample({ pixels, height: h, width: w }, grid, ho, wo);
+    const fromFloats = bilinearSample(floats, grid, ho, wo);
+    expect(fromPixels.shape).toEqual([2, ho, wo, 3]);
+    expect(tf.max(tf.abs(tf.sub(fromPixels, fromFloats))).dataSync()[0]!).toBeLessThan(1e-6);
+    expect(tf.max(fromPixels).dataSync()[0]!).toBeGreaterThan(0.5);
+    tf.dispose([floats, fromPixels, fromFloats]);
+  });
+
+  it('rejects pixel arrays of the wrong size', () => {
+    const pixels = [new Uint8Array(4 * 4 * 3), new Uint8Array(4 * 4 * 3 - 1)];
+    expect(() => bilinearSample({ pixels, height: 4, width: 4 }, new Float32Array(2 * 2 * 2 * 2), 2, 2)).toThrow(
+      /image 1 has 47 bytes, expected 4x4x3 = 48/,
+    );
+  });
+
   it('rejects grids that do not fit', () => {
     const image = tf.zeros([2, 4, 4, 3]) as Tensor4D;
     expect(() => bilinearSample(image, new Float32Array(10), 2, 2)).toThrow(/expected 2x2x2x2/);

@@ -7,23 +7,53 @@ import type { Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../engine.js';
 
 /**
+ * 8-bit RGB images (HWC, one array each) of one size, sampled as value / 255: the training loops
+ * warp their in-memory pixels straight into the network's input, without first turning the whole
+ * letterboxed images into a float tensor and reading it back (a quarter of a heatmap-head batch's
+ * preparation, bench/README.md).
+ */
+export interface PixelBatch {
+  pixels: readonly Uint8Array[];
+  height: number;
+  width: number;
+}
+
+/**
  * out[b, i, j] = images[b] interpolated at (grid[o], grid[o + 1]) with o = ((b * outHeight + i) *
  * outWidth + j) * 2, in input pixel INDEX coordinates (pixel centres at integers: continuous
  * coordinate minus 0.5). Taps outside the image read 0 (black), like tf.image.transform's
- * constant fill. Returns a new tensor; `images` is left alone.
- * @param images [B, H, W, C]
+ * constant fill. Returns a new float tensor; `images` is left alone.
+ * @param images [B, H, W, C] tensor, or 8-bit RGB pixels (read in [0, 1])
  * @param grid B x outHeight x outWidth (x, y) pairs, flattened
  */
-export function bilinearSample(images: Tensor4D, grid: Float32Array, outHeight: number, outWidth: number): Tensor4D {
-  const [b, h, w, c] = images.shape;
+export function bilinearSample(
+  images: Tensor4D | PixelBatch,
+  grid: Float32Array,
+  outHeight: number,
+  outWidth: number,
+): Tensor4D {
+  const fromTensor = !('pixels' in images);
+  const [b, h, w, c] = fromTensor ? images.shape : [images.pixels.length, images.height, images.width, 3];
   const n = b * outHeight * outWidth;
   if (grid.length !== n * 2)
     throw new Error(`bilinearSample: grid has ${grid.length} values, expected ${b}x${outHeight}x${outWidth}x2`);
-  const src = images.dataSync();
+  const perSource = h * w * c;
+  let sources: readonly ArrayLike<number>[];
+  if (fromTensor) {
+    const all = images.dataSync();
+    sources = Array.from({ length: b }, (_, i) => all.subarray(i * perSource, (i + 1) * perSource));
+  } else {
+    images.pixels.forEach((p, i) => {
+      if (p.length !== perSource)
+        throw new Error(`bilinearSample: image ${i} has ${p.length} bytes, expected ${h}x${w}x3 = ${perSource}`);
+    });
+    sources = images.pixels;
+  }
+  const scale = fromTensor ? 1 : 1 / 255;
   const out = new Float32Array(n * c);
   const perImage = outHeight * outWidth;
   for (let image = 0; image < b; image++) {
-    const base = image * h * w;
+    const src = sources[image]!;
     for (let p = image * perImage; p < (image + 1) * perImage; p++) {
       const x = grid[2 * p]!;
       const y = grid[2 * p + 1]!;
@@ -34,11 +64,11 @@ export function bilinearSample(images: Tensor4D, grid: Float32Array, outHeight: 
       const o = p * c;
       if (x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1) {
         // All four taps inside: the common case, without per-tap checks.
-        const w00 = (1 - fx) * (1 - fy);
-        const w01 = fx * (1 - fy);
-        const w10 = (1 - fx) * fy;
-        const w11 = fx * fy;
-        const s00 = (base + y0 * w + x0) * c;
+        const w00 = scale * (1 - fx) * (1 - fy);
+        const w01 = scale * fx * (1 - fy);
+        const w10 = scale * (1 - fx) * fy;
+        const w11 = scale * fx * fy;
+        const s00 = (y0 * w + x0) * c;
         const s10 = s00 + w * c;
         for (let ch = 0; ch < c; ch++) {
           out[o + ch] =
@@ -50,9 +80,9 @@ export function bilinearSample(images: Tensor4D, grid: Float32Array, outHeight: 
         const xi = x0 + (k & 1);
         const yi = y0 + (k >> 1);
         if (xi < 0 || yi < 0 || xi >= w || yi >= h) continue;
-        const weight = (k & 1 ? fx : 1 - fx) * (k >> 1 ? fy : 1 - fy);
+        const weight = scale * (k & 1 ? fx : 1 - fx) * (k >> 1 ? fy : 1 - fy);
         if (weight === 0) continue;
-        const s = (base + yi * w + xi) * c;
+        const s = (yi * w + xi) * c;
         for (let ch = 0; ch < c; ch++) out[o + ch]! += weight * src[s + ch]!;
       }
     }

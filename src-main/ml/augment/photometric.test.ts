@@ -90,61 +90,78 @@ describe('applyPhotometric', () => {
     tf.dispose([flat, flatOut, dot, spread]);
   });
 
-  it('matches a per-pixel reference of every step, each image with its own draw in one batch', () => {
-    // Plain-JS reference: brightness, contrast to the mean luma, saturation to the pixel's luma,
-    // hue matrix, clipping after each, then a mirrored separable Gaussian of radius ceil(3 sigma).
-    const b = 4;
-    const h = 9;
-    const w = 8;
-    const x = midImage(5, b, h, w);
-    const params: PhotometricParams[] = [
-      { brightness: 1.3, contrast: 0.7, saturation: 1.4, hue: 0.05, blurSigma: 0.8 },
-      { brightness: 0.8, contrast: 1.3, saturation: 0, hue: -0.08, blurSigma: 0 },
-      { brightness: 1, contrast: 1, saturation: 0.6, hue: 0, blurSigma: 0.3 },
-      { brightness: 1.1, contrast: 0.9, saturation: 1, hue: 0.1, blurSigma: 1.2 },
-    ];
-    const src = x.dataSync();
-    const clip = (v: number) => Math.min(1, Math.max(0, v));
-    const L = [0.299, 0.587, 0.114];
-    const expected = new Float32Array(src.length);
-    params.forEach((p, i) => {
-      const img = Array.from(src.slice(i * h * w * 3, (i + 1) * h * w * 3), (v) => clip(v * p.brightness));
-      let mean = 0;
-      for (let q = 0; q < h * w; q++) for (let c = 0; c < 3; c++) mean += (L[c]! * img[q * 3 + c]!) / (h * w);
-      const hue = hueRotationMatrix(p.hue);
-      for (let q = 0; q < h * w; q++) {
-        const px = [0, 1, 2].map((c) => clip((img[q * 3 + c]! - mean) * p.contrast + mean));
-        const gray = L[0]! * px[0]! + L[1]! * px[1]! + L[2]! * px[2]!;
-        const sat = px.map((v) => clip((v - gray) * p.saturation + gray));
-        for (let c = 0; c < 3; c++) img[q * 3 + c] = clip(hue[c]!.reduce((acc, m, k) => acc + m * sat[k]!, 0));
-      }
-      let out = img;
-      if (p.blurSigma > 0) {
-        const r = Math.max(1, Math.ceil(3 * p.blurSigma));
-        const raw = Array.from({ length: 2 * r + 1 }, (_, t) => Math.exp(-((t - r) ** 2) / (2 * p.blurSigma ** 2)));
-        const k = raw.map((v) => v / raw.reduce((a, v2) => a + v2, 0));
-        const reflect = (v: number, n: number) => (v < 0 ? -v : v >= n ? 2 * (n - 1) - v : v);
-        const pass = (input: number[], dy: number, dx: number) =>
-          input.map((_, o) => {
-            const c = o % 3;
-            const q = (o - c) / 3;
-            const yy = Math.floor(q / w);
-            const xx = q % w;
-            return k.reduce(
-              (acc, kt, t) =>
-                acc + kt * input[(reflect(yy + dy * (t - r), h) * w + reflect(xx + dx * (t - r), w)) * 3 + c]!,
-              0,
-            );
-          });
-        out = pass(pass(img, 0, 1), 1, 0);
-      }
-      expected.set(out, i * h * w * 3);
-    });
-    const y = applyPhotometric(x, params);
-    const want = tf.tensor4d(expected, [b, h, w, 3]);
-    expect(maxDiff(y, want)).toBeLessThan(1e-5);
-    tf.dispose([x, y, want]);
-  });
+  it.each([
+    {
+      draws: 'every step',
+      params: [
+        { brightness: 1.3, contrast: 0.7, saturation: 1.4, hue: 0.05, blurSigma: 0.8 },
+        { brightness: 0.8, contrast: 1.3, saturation: 0, hue: -0.08, blurSigma: 0 },
+        { brightness: 1, contrast: 1, saturation: 0.6, hue: 0, blurSigma: 0.3 },
+        { brightness: 1.1, contrast: 0.9, saturation: 1, hue: 0.1, blurSigma: 1.2 },
+      ],
+    },
+    {
+      // The heatmap head's jitter: the saturation and hue steps are skipped for the whole batch.
+      draws: 'brightness and contrast only',
+      params: [
+        { brightness: 1.2, contrast: 0.8, saturation: 1, hue: 0, blurSigma: 0 },
+        { brightness: 0.8, contrast: 1.2, saturation: 1, hue: 0, blurSigma: 0 },
+        { brightness: 1.1, contrast: 1.15, saturation: 1, hue: 0, blurSigma: 0 },
+        { brightness: 0.9, contrast: 0.85, saturation: 1, hue: 0, blurSigma: 0 },
+      ],
+    },
+  ] as { draws: string; params: PhotometricParams[] }[])(
+    'matches a per-pixel reference of $draws, each image with its own draw in one batch',
+    ({ params }) => {
+      // Plain-JS reference: brightness, contrast to the mean luma, saturation to the pixel's luma,
+      // hue matrix, clipping after each, then a mirrored separable Gaussian of radius ceil(3 sigma).
+      const b = 4;
+      const h = 9;
+      const w = 8;
+      const x = midImage(5, b, h, w);
+      const src = x.dataSync();
+      const clip = (v: number) => Math.min(1, Math.max(0, v));
+      const L = [0.299, 0.587, 0.114];
+      const expected = new Float32Array(src.length);
+      params.forEach((p, i) => {
+        const img = Array.from(src.slice(i * h * w * 3, (i + 1) * h * w * 3), (v) => clip(v * p.brightness));
+        let mean = 0;
+        for (let q = 0; q < h * w; q++) for (let c = 0; c < 3; c++) mean += (L[c]! * img[q * 3 + c]!) / (h * w);
+        const hue = hueRotationMatrix(p.hue);
+        for (let q = 0; q < h * w; q++) {
+          const px = [0, 1, 2].map((c) => clip((img[q * 3 + c]! - mean) * p.contrast + mean));
+          const gray = L[0]! * px[0]! + L[1]! * px[1]! + L[2]! * px[2]!;
+          const sat = px.map((v) => clip((v - gray) * p.saturation + gray));
+          for (let c = 0; c < 3; c++) img[q * 3 + c] = clip(hue[c]!.reduce((acc, m, k) => acc + m * sat[k]!, 0));
+        }
+        let out = img;
+        if (p.blurSigma > 0) {
+          const r = Math.max(1, Math.ceil(3 * p.blurSigma));
+          const raw = Array.from({ length: 2 * r + 1 }, (_, t) => Math.exp(-((t - r) ** 2) / (2 * p.blurSigma ** 2)));
+          const k = raw.map((v) => v / raw.reduce((a, v2) => a + v2, 0));
+          const reflect = (v: number, n: number) => (v < 0 ? -v : v >= n ? 2 * (n - 1) - v : v);
+          const pass = (input: number[], dy: number, dx: number) =>
+            input.map((_, o) => {
+              const c = o % 3;
+              const q = (o - c) / 3;
+              const yy = Math.floor(q / w);
+              const xx = q % w;
+              return k.reduce(
+                (acc, kt, t) =>
+                  acc + kt * input[(reflect(yy + dy * (t - r), h) * w + reflect(xx + dx * (t - r), w)) * 3 + c]!,
+                0,
+              );
+            });
+          out = pass(pass(img, 0, 1), 1, 0);
+        }
+        expected.set(out, i * h * w * 3);
+      });
+      const y = applyPhotometric(x, params);
+      const want = tf.tensor4d(expected, [b, h, w, 3]);
+      expect(maxDiff(y, want)).toBeLessThan(1e-5);
+      tf.dispose([x, y, want]);
+    },
+  );
 
   it('rejects a parameter list that does not match the batch', () => {
     const x = midImage(3);

@@ -190,14 +190,17 @@ export function applyPhotometric(images: Tensor4D, params: readonly PhotometricP
     const contrast = perImage(params.map((p) => p.contrast));
     const meanLuma = tf.sum(tf.mul(tf.mean(x, [1, 2], true), LUMA), 3, true);
     x = tf.clipByValue(tf.add(tf.mul(x, contrast), tf.mul(meanLuma, tf.sub(1, contrast))), 0, 1) as Tensor4D;
-    x = colourMatrices(
-      x,
-      params.map((p) => saturationMatrix(p.saturation)),
-    );
-    x = colourMatrices(
-      x,
-      params.map((p) => hueRotationMatrix(p.hue)),
-    );
+    // Skipped when they change no image (the heatmap head jitters brightness and contrast only).
+    if (params.some((p) => p.saturation !== 1))
+      x = colourMatrices(
+        x,
+        params.map((p) => saturationMatrix(p.saturation)),
+      );
+    if (params.some((p) => p.hue !== 0))
+      x = colourMatrices(
+        x,
+        params.map((p) => hueRotationMatrix(p.hue)),
+      );
     if (params.every((p) => p.blurSigma <= 0)) return x;
     return blurBatch(
       x,

@@ -26,6 +26,7 @@ import { variablesUpTo, type Backbone, type FineTune, type Taps } from '../backb
 import { batchNorm, conv2d, ParameterSet, type BatchNormParams, type ConvParams } from '../backbones/layers.js';
 import { tf } from '../engine.js';
 import { resizeBilinear } from '../hypercolumn.js';
+import { relu } from '../backbones/nativeOps.js';
 
 export interface HeatmapHeadSpec {
   keypointCount: number;
@@ -147,7 +148,7 @@ export class HeatmapHead {
         stages: this.tapStages,
       });
       const { reduce, ups, out } = this.decoder;
-      let x = tf.relu(batchNorm(conv2d(taps[this.spec.stage]!, reduce.conv), reduce.norm, training)) as Tensor4D;
+      let x = relu(batchNorm(conv2d(taps[this.spec.stage]!, reduce.conv), reduce.norm, training));
       for (const up of ups) {
         const [, h, w] = x.shape;
         x = resizeBilinear(x, [h * 2, w * 2]);
@@ -161,7 +162,7 @@ export class HeatmapHead {
               : resizeBilinear(skip, [x.shape[1], x.shape[2]]),
           );
         }
-        x = tf.relu(batchNorm(conv2d(x, up.conv), up.norm, training)) as Tensor4D;
+        x = relu(batchNorm(conv2d(x, up.conv), up.norm, training));
       }
       return conv2d(x, out);
     });

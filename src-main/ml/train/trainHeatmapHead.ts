@@ -21,7 +21,7 @@ import { photometricJitter, type PhotometricConfig } from '../augment/photometri
 import type { Backbone } from '../backbones/index.js';
 import { tf } from '../engine.js';
 import { HeatmapHead } from '../heads/heatmapHead.js';
-import { normalizeImageNet, pixelsToTensor } from '../image/normalize.js';
+import { normalizeImageNet } from '../image/normalize.js';
 import type { LandmarkPredictor } from '../predict.js';
 import { batchSchedule, pointTensors } from './batches.js';
 import { HEATMAP_HEAD_DEFAULTS, type HeatmapHeadConfig, type TrainControl } from './config.js';
@@ -175,13 +175,8 @@ export async function trainHeatmapHead(
           });
           const masks = chosen.map((e, i) => (augmentations[i]!.flipped ? permute(e.mask, flipPerm) : e.mask));
           return tf.tidy(() => {
-            const raw = pixelsToTensor(
-              chosen.map((e) => e.pixels),
-              inputSize,
-              inputSize,
-            );
             const warped = warpAffine(
-              raw,
+              { pixels: chosen.map((e) => e.pixels), height: inputSize, width: inputSize },
               augmentations.map((a) => a.matrix),
               size,
               size,

@@ -16,7 +16,7 @@ import {
   type MaybePoint,
 } from '../../../src-shared/geometry.js';
 import type { Rng } from '../../../src-shared/random.js';
-import { bilinearSample, type PixelBatch } from './bilinearSample.js';
+import { batchShape, bilinearSample, type PixelBatch } from './bilinearSample.js';
 
 export interface AffineAugmentConfig {
   /** Largest shift along each axis as a fraction of that side (uniform in +-). */
@@ -97,7 +97,7 @@ export function warpAffine(
   outWidth?: number,
   outHeight?: number,
 ): Tensor4D {
-  const [b, h, w] = 'pixels' in images ? [images.pixels.length, images.height, images.width] : images.shape;
+  const [b, h, w] = batchShape(images);
   if (matrices.length !== b) throw new Error(`warpAffine: ${matrices.length} matrices for a batch of ${b}`);
   const width = outWidth ?? w;
   const height = outHeight ?? h;

@@ -60,7 +60,7 @@ describe('bilinearSample', () => {
   it('rejects pixel arrays of the wrong size', () => {
     const pixels = [new Uint8Array(4 * 4 * 3), new Uint8Array(4 * 4 * 3 - 1)];
     expect(() => bilinearSample({ pixels, height: 4, width: 4 }, new Float32Array(2 * 2 * 2 * 2), 2, 2)).toThrow(
-      /image 1 has 47 bytes, expected 4x4x3 = 48/,
+      /Image 1 has 47 bytes, expected 4x4x3 = 48/,
     );
   });
 

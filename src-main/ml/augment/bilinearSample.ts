@@ -5,6 +5,7 @@
 // so no gradient flows through here.
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../engine.js';
+import { checkPixelArrays } from '../image/normalize.js';
 
 /**
  * 8-bit RGB images (HWC, one array each) of one size, sampled as value / 255: the training loops
@@ -16,6 +17,11 @@ export interface PixelBatch {
   pixels: readonly Uint8Array[];
   height: number;
   width: number;
+}
+
+/** [B, H, W, C] of a tensor or a pixel batch (C = 3). */
+export function batchShape(images: Tensor4D | PixelBatch): [number, number, number, number] {
+  return 'pixels' in images ? [images.pixels.length, images.height, images.width, 3] : images.shape;
 }
 
 /**
@@ -32,24 +38,21 @@ export function bilinearSample(
   outHeight: number,
   outWidth: number,
 ): Tensor4D {
-  const fromTensor = !('pixels' in images);
-  const [b, h, w, c] = fromTensor ? images.shape : [images.pixels.length, images.height, images.width, 3];
+  const [b, h, w, c] = batchShape(images);
   const n = b * outHeight * outWidth;
   if (grid.length !== n * 2)
     throw new Error(`bilinearSample: grid has ${grid.length} values, expected ${b}x${outHeight}x${outWidth}x2`);
   const perSource = h * w * c;
   let sources: readonly ArrayLike<number>[];
-  if (fromTensor) {
+  let scale = 1;
+  if ('pixels' in images) {
+    checkPixelArrays(images.pixels, h, w);
+    sources = images.pixels;
+    scale = 1 / 255;
+  } else {
     const all = images.dataSync();
     sources = Array.from({ length: b }, (_, i) => all.subarray(i * perSource, (i + 1) * perSource));
-  } else {
-    images.pixels.forEach((p, i) => {
-      if (p.length !== perSource)
-        throw new Error(`bilinearSample: image ${i} has ${p.length} bytes, expected ${h}x${w}x3 = ${perSource}`);
-    });
-    sources = images.pixels;
   }
-  const scale = fromTensor ? 1 : 1 / 255;
   const out = new Float32Array(n * c);
   const perImage = outHeight * outWidth;
   for (let image = 0; image < b; image++) {

@@ -10,15 +10,21 @@ import { tf } from '../engine.js';
 export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
 
-/** Stacks equally sized HWC RGB 8-bit images into a [B, H, W, 3] float32 tensor in [0, 1]. */
-export function pixelsToTensor(images: readonly Uint8Array[], height: number, width: number): Tensor4D {
+/** Throws unless every image holds height x width RGB 8-bit pixels. */
+export function checkPixelArrays(images: readonly Uint8Array[], height: number, width: number): void {
   const per = height * width * 3;
-  const all = new Uint8Array(images.length * per);
   images.forEach((img, i) => {
     if (img.length !== per)
       throw new Error(`Image ${i} has ${img.length} bytes, expected ${height}x${width}x3 = ${per}`);
-    all.set(img, i * per);
   });
+}
+
+/** Stacks equally sized HWC RGB 8-bit images into a [B, H, W, 3] float32 tensor in [0, 1]. */
+export function pixelsToTensor(images: readonly Uint8Array[], height: number, width: number): Tensor4D {
+  checkPixelArrays(images, height, width);
+  const per = height * width * 3;
+  const all = new Uint8Array(images.length * per);
+  images.forEach((img, i) => all.set(img, i * per));
   return tf.tidy(() => tf.div(tf.tensor4d(all, [images.length, height, width, 3], 'int32').toFloat(), 255) as Tensor4D);
 }
 

@@ -4,7 +4,9 @@
 import { z } from 'zod';
 import type {
   Annotation,
+  EngineSummary,
   EvaluationReport,
+  FolderSummary,
   HistoryResult,
   ImageRecord,
   ImageSummary,
@@ -13,6 +15,7 @@ import type {
   Prediction,
   ProjectInfo,
   RunDetails,
+  RunEstimate,
   RunRecord,
   ScanProblem,
   SplitCounts,
@@ -42,6 +45,55 @@ const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'colour must be #rrggbb');
 /** Image coordinates; range against the image size is checked by the service. */
 const coord = z.number().finite().min(0).max(1e6);
 const visibility = z.enum(VISIBILITIES);
+
+/** A wall-clock budget in minutes. */
+const minutes = z.number().positive().finite().max(1e6);
+
+/** Settings of a few-shot training run (runs.train, runs.start). */
+const trainSettings = z
+  .object({
+    head: z.enum(TRAIN_HEADS),
+    backbone: z.enum(TRAIN_BACKBONES).default('resnet18'),
+    /** 'random' or the id of a pretraining run whose backbone initialises the network. */
+    features: z.union([z.literal('random'), id]).default('random'),
+    /** Longer side of the network input, pixels (aspect kept); default per head. */
+    size: z.number().int().min(32).max(2048).optional(),
+    fineTune: z.enum(FINE_TUNE_CHOICES).optional(),
+    /** Labeled images to train on; default all labeled train images. */
+    labels: z.number().int().min(1).max(1_000_000).optional(),
+    seed: seed.default(1),
+    steps: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .strict();
+
+/** Settings of an unsupervised pretraining run on the project's images or on `folder` (recursively). */
+const pretrainSettings = z
+  .object({
+    method: z.enum(PRETRAIN_METHODS).default('moco'),
+    backbone: z.enum(TRAIN_BACKBONES).optional(),
+    /** Side of the square views, pixels; smaller images are upscaled. */
+    size: z.number().int().min(16).max(1024).optional(),
+    folder: z.string().min(1).optional(),
+    epochs: z.number().int().min(1).max(1_000_000).optional(),
+    minutes: z.number().positive().finite().optional(),
+    batch: z.number().int().min(2).max(65_536).optional(),
+    queue: z.number().int().min(2).max(1_000_000).optional(),
+    checkpointMinutes: z.number().positive().finite().optional(),
+    seed: seed.optional(),
+  })
+  .strict();
+
+/** A run for the queue: its kind and the settings runs.pretrain / runs.train / runs.predict take. */
+const queuedRunRequest = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pretrain'), settings: pretrainSettings }).strict(),
+  z.object({ kind: z.literal('train'), settings: trainSettings }).strict(),
+  z
+    .object({
+      kind: z.literal('predict'),
+      settings: z.object({ runId: id, split: z.enum([...SPLITS, 'all']).default('all') }).strict(),
+    })
+    .strict(),
+]);
 
 /** Request schemas. Keys are the method names used on every transport. */
 export const apiRequests = {
@@ -108,52 +160,40 @@ export const apiRequests = {
   'runs.get': z.object({ runId: id }).strict(),
   /**
    * Trains a few-shot head on `labels` labeled images drawn (with `seed`) from the train split
-   * (images in no split count as train); resolves when the run ends. `features`: 'random' or the
-   * id of a finished pretraining run whose backbone initialises the network.
+   * (images in no split count as train); resolves when the run ends.
    */
-  'runs.train': z
-    .object({
-      head: z.enum(TRAIN_HEADS),
-      backbone: z.enum(TRAIN_BACKBONES).default('resnet18'),
-      features: z.union([z.literal('random'), id]).default('random'),
-      /** Longer side of the network input, pixels (aspect kept); default per head. */
-      size: z.number().int().min(32).max(2048).optional(),
-      fineTune: z.enum(FINE_TUNE_CHOICES).optional(),
-      /** Labeled images to train on; default all labeled train images. */
-      labels: z.number().int().min(1).max(1_000_000).optional(),
-      seed: seed.default(1),
-      steps: z.number().int().min(1).max(1_000_000).optional(),
-    })
-    .strict(),
+  'runs.train': trainSettings,
   /**
-   * Pretrains a backbone without labels on the project's images or on `folder` (recursively);
-   * resolves when the run stops: its epochs or minutes budget, or runs.cancel (which checkpoints
-   * it: a cancelled pretraining run is resumable, not failed). `resume`: the id of a pretraining
-   * run to continue from its checkpoint (its other settings are kept; `minutes` budgets this
-   * session). Its id is what runs.train takes as `features`.
+   * Pretrains a backbone without labels; resolves when the run stops: its epochs or minutes
+   * budget, or runs.cancel (which checkpoints it: a cancelled pretraining run is resumable, not
+   * failed). `resume`: the id of a pretraining run to continue from its checkpoint (its other
+   * settings are kept; `minutes` budgets this session). Its id is what runs.train takes as `features`.
    */
-  'runs.pretrain': z
-    .object({
-      method: z.enum(PRETRAIN_METHODS).default('moco'),
-      backbone: z.enum(TRAIN_BACKBONES).optional(),
-      /** Side of the square views, pixels; smaller images are upscaled. */
-      size: z.number().int().min(16).max(1024).optional(),
-      folder: z.string().min(1).optional(),
-      epochs: z.number().int().min(1).max(1_000_000).optional(),
-      minutes: z.number().positive().finite().optional(),
-      batch: z.number().int().min(2).max(65_536).optional(),
-      queue: z.number().int().min(2).max(1_000_000).optional(),
-      checkpointMinutes: z.number().positive().finite().optional(),
-      seed: seed.optional(),
-      resume: id.optional(),
-    })
-    .strict(),
+  'runs.pretrain': pretrainSettings.extend({ resume: id.optional() }).strict(),
   /** Predicts every usable image of a split ('all': every usable image) with a training run's model. */
   'runs.predict': z.object({ runId: id, split: z.enum([...SPLITS, 'all']).default('test') }).strict(),
   /** Scores a training (or prediction) run on a split's labels, predicting first when needed. */
   'runs.evaluate': z.object({ runId: id, split: z.enum(SPLITS).default('test') }).strict(),
-  /** Asks a run of this process to stop; it ends 'cancelled'. */
+  /** Stops a queued or running run; it ends 'cancelled' (a pretraining run keeps a checkpoint to resume). */
   'runs.cancel': z.object({ runId: id }).strict(),
+  /**
+   * Queues a run and returns at once with its record and place in the queue (0: it runs now).
+   * One run computes at a time; the others wait in order, also across restarts of the app.
+   * A training may name as features a pretraining run still queued or running ahead of it.
+   */
+  'runs.start': queuedRunRequest,
+  /** How many steps and epochs a budget buys, from the pace of an earlier run like it. */
+  'runs.estimate': queuedRunRequest,
+  /** Checkpoints a running or queued pretraining run and stops it ('paused'); runs.resume continues it. */
+  'runs.pause': z.object({ runId: id }).strict(),
+  /** Queues a paused, cancelled or interrupted pretraining run again, from its checkpoint. */
+  'runs.resume': z.object({ runId: id, minutes: minutes.optional() }).strict(),
+  /** Deletes an ended run, its files and the runs made from it (predictions, evaluations); needs `confirm: true`. */
+  'runs.delete': z.object({ runId: id, confirm: z.boolean().default(false) }).strict(),
+  /** The compute engine the jobs run on (the job worker's, probed once). */
+  'engine.info': z.object({}).strict(),
+  /** Counts the usable images of a folder (recursively), e.g. before pretraining on it. */
+  'folders.inspect': z.object({ folder: path }).strict(),
   'predictions.list': z.object({ runId: id, imageId: id.optional() }).strict(),
 } as const;
 
@@ -192,6 +232,13 @@ export interface ApiResponses {
   'runs.predict': RunRecord;
   'runs.evaluate': EvaluationReport;
   'runs.cancel': { cancelled: boolean };
+  'runs.start': { run: RunRecord; position: number };
+  'runs.estimate': RunEstimate;
+  'runs.pause': RunRecord;
+  'runs.resume': { run: RunRecord; position: number };
+  'runs.delete': { deleted: number[] };
+  'engine.info': EngineSummary;
+  'folders.inspect': FolderSummary;
   'predictions.list': Prediction[];
 }
 

@@ -120,6 +120,23 @@ export interface ProgressEvent {
   done: number;
   total: number;
   message?: string;
+  /** Set for the events of a run: what it reported, so screens can draw it live. */
+  run?: RunProgress;
+}
+
+/** A run's live state: its status changes, each progress report and each loss-curve point. */
+export interface RunProgress {
+  runId: number;
+  kind: RunKind;
+  status: RunStatus;
+  step?: number;
+  totalSteps?: number;
+  epoch?: number;
+  loss?: number;
+  imagesPerSec?: number;
+  etaSec?: number;
+  /** One step's values for the loss curves (run_metrics), when this event carries them. */
+  point?: { step: number; values: Record<string, number> };
 }
 
 /** What an undo or redo changed, so the UI can show that image. */
@@ -152,6 +169,45 @@ export interface RunRecord {
   checkpointPath: string | null;
   parentRunId: number | null;
   error: string | null;
+  /** The request a queued run was started with (runs.start); null for runs started directly. */
+  request: Record<string, unknown> | null;
+}
+
+/** The kinds of run the run queue takes (runs.start). */
+export const QUEUED_RUN_KINDS = ['pretrain', 'train', 'predict'] as const;
+export type QueuedRunKind = (typeof QUEUED_RUN_KINDS)[number];
+
+/** What the compute engine is, for the status bar (src-main/ml/engine.ts EngineInfo). */
+export interface EngineSummary {
+  backend: 'tensorflow' | 'cpu';
+  provider: string;
+  device: string;
+  threads: number;
+  gpu: boolean;
+  /** Set when the engine is a slow fallback: what is wrong and what to do about it. */
+  warning: string | null;
+  notes: string[];
+}
+
+/** A folder's images as a pretraining source (folders.inspect). */
+export interface FolderSummary {
+  folder: string;
+  images: number;
+  /** Files with an image extension that cannot be used. */
+  problems: number;
+}
+
+/** How far a budget goes (runs.estimate): from the pace of an earlier run like it, or a reference pace. */
+export interface RunEstimate {
+  images: number;
+  batchSize: number;
+  imagesPerSec: number;
+  /** Where the pace comes from: 'run N' (this project) or 'reference' (measured on a 2-core CPU). */
+  basis: string;
+  steps: number;
+  epochs: number;
+  /** How long those steps take at that pace. */
+  seconds: number;
 }
 
 export interface Prediction {

@@ -33,7 +33,7 @@ protocol.registerSchemesAsPrivileged(PRIVILEGED_SCHEMES);
 
 async function start(): Promise<void> {
   const progress = createProgressHub();
-  const services = createServices({ onProgress: (event) => progress.emit(event) });
+  const services = createServices({ onProgress: (event) => progress.emit(event), runQueue: true });
   progress.subscribe((event) => {
     for (const window of BrowserWindow.getAllWindows()) window.webContents.send(PROGRESS_CHANNEL, event);
   });

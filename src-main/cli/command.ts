@@ -1,7 +1,7 @@
 // What a CLI command is: its usage (from which argument parsing and --help are derived) and its
 // run function. Adding a command = one file in commands/ plus one line in commands/index.ts.
 import { parseArgs } from 'node:util';
-import type { Session } from './session.js';
+import type { Session, SessionOptions } from './session.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -36,7 +36,7 @@ export interface CliIo {
 export interface CliContext {
   io: CliIo;
   /** Runs `work` with services whose progress shows on stderr, closing them afterwards. */
-  withSession<T>(work: (session: Session) => Promise<T>): Promise<T>;
+  withSession<T>(work: (session: Session) => Promise<T>, options?: SessionOptions): Promise<T>;
   /** Prints a line on stdout (after finishing any progress bar line). */
   print(line: string): void;
   /** Prints a line on stderr. */

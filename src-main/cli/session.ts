@@ -14,9 +14,14 @@ export interface Session extends ApiClient {
   close(): Promise<void>;
 }
 
-export function openSession(cwd: string): Session {
+export interface SessionOptions {
+  /** Execute the project's run queue (serve does; one-shot commands run their work directly). */
+  runQueue?: boolean;
+}
+
+export function openSession(cwd: string, options: SessionOptions = {}): Session {
   const progress = createProgressHub();
-  const services = createServices({ onProgress: (event) => progress.emit(event) });
+  const services = createServices({ onProgress: (event) => progress.emit(event), runQueue: options.runQueue });
   const call = <M extends ApiMethod>(method: M, req: ApiRequest<M>) =>
     dispatch(services.handlers, method, req) as Promise<ApiResponse<M>>;
   return {

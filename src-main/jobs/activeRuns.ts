@@ -1,6 +1,8 @@
-// Runs this process is executing (so they can be cancelled), and the clean-up of runs another
-// process left 'running' or 'queued' when it died: each run records its owner's pid, and a run
-// whose owner is gone can never finish, so it is marked failed.
+// Runs this process is executing (so they can be cancelled or paused), and the clean-up of runs
+// another process left 'running' or 'queued' when it died: each run records its owner's pid, and
+// a run whose owner is gone can never finish, so it is marked failed, or paused when it is a
+// pretraining run with a checkpoint to resume from. Runs waiting in the queue have no owner yet
+// and are left alone.
 import type { ProjectStore } from '../store/projectStore.js';
 
 const active = new Map<string, AbortController>();
@@ -13,11 +15,19 @@ export function claimRun(store: ProjectStore, runId: number): { signal: AbortSig
   return { signal: controller.signal, release: () => active.delete(key(store, runId)) };
 }
 
+/** How a stop was asked for: 'pause' ends a pretraining run 'paused' (resumable), 'cancel' ends it 'cancelled'. */
+export type StopReason = 'cancel' | 'pause';
+
 /** Asks a run of this process to stop; false when this process is not running it. */
-export function cancelRun(store: ProjectStore, runId: number): boolean {
+export function cancelRun(store: ProjectStore, runId: number, reason: StopReason = 'cancel'): boolean {
   const controller = active.get(key(store, runId));
-  controller?.abort();
+  controller?.abort(reason);
   return controller !== undefined;
+}
+
+/** Whether this process is executing the run. */
+export function isActive(store: ProjectStore, runId: number): boolean {
+  return active.has(key(store, runId));
 }
 
 function processAlive(pid: number): boolean {
@@ -35,8 +45,17 @@ export function failOrphanedRuns(store: ProjectStore): number {
   let failed = 0;
   for (const run of store.runs.unfinished()) {
     const mine = run.ownerPid === process.pid;
+    // A queued run of this process is about to start (the queue took it, or it is being created).
+    if (mine && run.status === 'queued') continue;
     if (mine ? active.has(key(store, run.id)) : run.ownerPid !== null && processAlive(run.ownerPid)) continue;
     const who = run.ownerPid === null ? 'the process that ran it' : `the process that ran it (pid ${run.ownerPid})`;
+    const record = store.runs.require(run.id);
+    if (record.kind === 'pretrain' && record.checkpointPath !== null) {
+      store.runs.finish(run.id, 'paused', {
+        error: `interrupted: ${who} ended before the run finished; resume it from its last checkpoint`,
+      });
+      continue;
+    }
     store.runs.finish(run.id, 'failed', { error: `interrupted: ${who} ended before the run finished` });
     failed++;
   }

@@ -20,17 +20,31 @@ export interface ExecuteOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Test seam: another worker script. */
   entry?: WorkerEntry;
+  /** A queued run record (runs.start) to execute instead of creating a new one. */
+  runId?: number;
 }
 
 export type RunOutcome<T> =
-  { status: 'done'; result: T; backend: string } | { status: 'failed'; error: string } | { status: 'cancelled' };
+  | { status: 'done'; result: T; backend: string }
+  | { status: 'failed'; error: string }
+  | { status: 'cancelled' }
+  | { status: 'paused' };
 
-/** Creates a run owned by this process, registered for cancel before anything else can see it. */
+/**
+ * Creates a run owned by this process, or, with `existing` (a queued run this process took),
+ * gives that record the resolved configuration.
+ */
 export function createRun(
   store: ProjectStore,
   run: { kind: RunKind; method: string; config: Record<string, unknown>; parentRunId?: number | null },
+  existing?: number,
 ): number {
   return store.transaction(() => {
+    if (existing !== undefined) {
+      store.runs.setConfig(existing, { method: run.method, config: run.config, parentRunId: run.parentRunId ?? null });
+      store.runs.setOwner(existing, process.pid);
+      return existing;
+    }
     const created = store.runs.create(run);
     store.runs.setOwner(created.id, process.pid);
     return created.id;
@@ -70,15 +84,32 @@ export async function executeRun<T>(
 ): Promise<RunOutcome<T>> {
   const claim = claimRun(store, runId);
   const task = `${kind} run ${runId}`;
+  const runKind = store.runs.require(runId).kind;
+  let last: JobProgress = { step: 0, totalSteps: 1 };
+  const emit = (p: JobProgress, point?: { step: number; values: Record<string, number> }): void => {
+    const { message: _message, ...numbers } = p;
+    options.onProgress?.({
+      task,
+      done: p.step,
+      total: p.totalSteps,
+      message: describeProgress(p),
+      run: { runId, kind: runKind, status: 'running', ...numbers, ...(point ? { point } : {}) },
+    });
+  };
   try {
     const outcome = await runJob(options.entry ?? workerEntry(), kind, payload, {
       signal: claim.signal,
       // TensorFlow's start-up banners: quiet unless the user asks for them (read at process start).
       env: { TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
-      onReady: (backend) => store.runs.markRunning(runId, backend),
-      onProgress: (p) =>
-        options.onProgress?.({ task, done: p.step, total: p.totalSteps, message: describeProgress(p) }),
-      onMetric: (step, values) => store.runs.addMetrics(runId, step, values),
+      onReady: (backend) => {
+        store.runs.markRunning(runId, backend);
+        emit(last);
+      },
+      onProgress: (p) => emit((last = p)),
+      onMetric: (step, values) => {
+        store.runs.addMetrics(runId, step, values);
+        emit(last, { step, values });
+      },
       onCheckpoint: (relPath) => store.runs.setCheckpoint(runId, relPath),
     });
     const result = outcome.result as T;
@@ -86,6 +117,10 @@ export async function executeRun<T>(
     return { status: 'done', result, backend: outcome.backend };
   } catch (err) {
     if (err instanceof JobCancelledError) {
+      if (claim.signal.reason === 'pause') {
+        store.runs.finish(runId, 'paused');
+        return { status: 'paused' };
+      }
       store.runs.finish(runId, 'cancelled', { error: 'cancelled by the user' });
       return { status: 'cancelled' };
     }

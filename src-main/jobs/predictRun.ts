@@ -48,12 +48,16 @@ export async function runPrediction(
     );
   }
   const keypointIds = runKeypointIds(trainRun);
-  const runId = createRun(store, {
-    kind: 'predict',
-    method: trainRun.method,
-    config: { trainRunId: trainRun.id, split, images: items.length },
-    parentRunId: trainRun.id,
-  });
+  const runId = createRun(
+    store,
+    {
+      kind: 'predict',
+      method: trainRun.method,
+      config: { trainRunId: trainRun.id, split, images: items.length },
+      parentRunId: trainRun.id,
+    },
+    options.runId,
+  );
   const payload: PredictPayload = {
     modelDir: path.join(store.modelsDir, trainRun.checkpointPath!),
     images: items.map((item) => jobImage(store, item)),

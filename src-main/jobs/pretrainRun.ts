@@ -99,8 +99,8 @@ function describeSource(folder: string | null): string {
   return folder === null ? "the project's images" : `the folder ${folder}`;
 }
 
-/** The run to continue, or an ApiError saying why it cannot be. */
-function resumableRun(store: ProjectStore, req: PretrainRequest): RunRecord {
+/** The run to continue, or an ApiError saying why it cannot be. `queuedRunId`: the run queue resuming it. */
+function resumableRun(store: ProjectStore, req: PretrainRequest, queuedRunId?: number): RunRecord {
   const id = req.resume!;
   failOrphanedRuns(store);
   const run = store.runs.get(id);
@@ -138,7 +138,7 @@ function resumableRun(store: ProjectStore, req: PretrainRequest): RunRecord {
         `${flag} cannot change when resuming run ${id}: a resumed run keeps its settings (only --minutes and --checkpoint-minutes apply).`,
       );
   }
-  if (run.status === 'running' || run.status === 'queued')
+  if ((run.status === 'running' || run.status === 'queued') && run.id !== queuedRunId)
     throw new ApiError('conflict', `Run ${id} is still running: cancel it before resuming.`);
   if (run.status === 'done' && run.metrics?.stoppedBy === 'epochs') {
     throw new ApiError(
@@ -156,11 +156,15 @@ function resumableRun(store: ProjectStore, req: PretrainRequest): RunRecord {
 }
 
 /** Everything a pretraining run needs, or an ApiError saying what is wrong. Touches nothing. */
-export async function preparePretraining(store: ProjectStore, req: PretrainRequest): Promise<PreparedPretraining> {
+export async function preparePretraining(
+  store: ProjectStore,
+  req: PretrainRequest,
+  options: { queuedRunId?: number } = {},
+): Promise<PreparedPretraining> {
   requireBudget('epochs', req.epochs, '--epochs');
   requireBudget('minutes', req.minutes, '--minutes');
   requireBudget('minutes between checkpoints', req.checkpointMinutes, '--checkpoint-minutes');
-  const resumed = req.resume === undefined ? null : resumableRun(store, req);
+  const resumed = req.resume === undefined ? null : resumableRun(store, req, options.queuedRunId);
   const stored = resumed?.config ?? {};
   const folder = resumed
     ? ((stored.folder as string | null) ?? null)
@@ -327,7 +331,11 @@ export async function runPretraining(
 ): Promise<{ runId: number; outcome: RunOutcome<PretrainResult> }> {
   let runId: number;
   if (prepared.runId === null) {
-    runId = createRun(store, { kind: 'pretrain', method: String(prepared.config.method), config: prepared.config });
+    runId = createRun(
+      store,
+      { kind: 'pretrain', method: String(prepared.config.method), config: prepared.config },
+      options.runId,
+    );
   } else {
     runId = prepared.runId;
     store.runs.setOwner(runId, process.pid);

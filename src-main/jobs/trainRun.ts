@@ -133,7 +133,11 @@ export async function runTraining(
   options: ExecuteOptions = {},
 ): Promise<{ runId: number; outcome: RunOutcome<TrainResult> }> {
   const parentRunId = prepared.features.kind === 'pretrained' ? prepared.features.runId : null;
-  const runId = createRun(store, { kind: 'train', method: prepared.spec.head, config: prepared.config, parentRunId });
+  const runId = createRun(
+    store,
+    { kind: 'train', method: prepared.spec.head, config: prepared.config, parentRunId },
+    options.runId,
+  );
   const payload: TrainPayload = {
     spec: prepared.spec,
     features: prepared.features,

@@ -7,6 +7,8 @@ runWorker(
     train: async () => (await import('./kinds/train.js')).trainJob,
     predict: async () => (await import('./kinds/predict.js')).predictJob,
     pretrain: async () => (await import('./kinds/pretrain.js')).pretrainJob,
+    // What the engine is (the app's status bar); the engine itself starts before any job.
+    engine: async () => async () => (await import('../ml/engine.js')).initEngine(),
   },
   async () => {
     const { initEngine, formatEngineInfo } = await import('../ml/engine.js');

@@ -9,6 +9,7 @@ import { annotationsHandlers } from './annotationsService.js';
 import { imagesHandlers } from './imagesService.js';
 import { ioHandlers } from './ioService.js';
 import { projectHandlers } from './projectService.js';
+import type { WorkerEntry } from '../jobs/runner.js';
 import { createRenditions } from './renditions.js';
 import { runsHandlers } from './runsService.js';
 import { schemaHandlers } from './schemaService.js';
@@ -19,6 +20,10 @@ export interface ServicesOptions {
   /** A project to open at once (throws like project.open when it cannot be opened). */
   projectDir?: string;
   onProgress?: (e: ProgressEvent) => void;
+  /** Execute the project's run queue in this process (the app and the host; not the CLI). */
+  runQueue?: boolean;
+  /** Test seam: the worker script jobs run in. */
+  jobEntry?: WorkerEntry;
 }
 
 export interface Services {
@@ -39,7 +44,7 @@ export function createServices(options: ServicesOptions = {}): Services {
     ...annotationsHandlers(session),
     ...ioHandlers(session),
     ...splitHandlers(session),
-    ...runsHandlers(session, options.onProgress),
+    ...runsHandlers(session, options.onProgress, { runQueue: options.runQueue, entry: options.jobEntry }),
   };
   if (options.projectDir !== undefined) project['project.open']({ projectDir: options.projectDir });
   const rendition = createRenditions(session);

@@ -18,6 +18,7 @@ export const MISSING_PROBLEM =
 export function projectHandlers(session: ProjectSession, onProgress?: (e: ProgressEvent) => void): ProjectHandlers {
   return {
     async 'project.create'({ projectDir, imageRoot, name }) {
+      session.checkReplaceable();
       const dir = path.resolve(projectDir);
       const root = path.resolve(imageRoot);
       await requireFolder(root, 'image folder');
@@ -44,6 +45,7 @@ export function projectHandlers(session: ProjectSession, onProgress?: (e: Progre
     },
 
     'project.open'({ projectDir }) {
+      session.checkReplaceable();
       const dir = path.resolve(projectDir);
       if (!ProjectStore.exists(dir)) {
         throw new ApiError(

@@ -1,10 +1,15 @@
 // runs.* and predictions.list: training, prediction and evaluation runs over the open project.
 // The work runs in a job process (src-main/jobs); its progress goes to `onProgress` (the CLI's
-// bar, the host's /events). A run that fails or is cancelled is recorded as such and its call
-// rejects with an ApiError naming the run; the project's labels are never touched by a run.
+// bar, the host's /events). runs.train / runs.pretrain / runs.predict block until their run ends
+// (the CLI); runs.start queues a run and returns at once (the app): the project's run queue
+// (jobs/runQueue.ts) executes queued runs one at a time, in the processes that run the queue (the
+// host and the Electron app, not the CLI). A run that fails or is cancelled is recorded as such;
+// the project's labels are never touched by a run.
 import type { ApiHandlers } from '../../src-shared/api.js';
 import { ApiError } from '../../src-shared/api.js';
-import type { ProgressEvent, RunRecord, Split } from '../../src-shared/domain.js';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { EngineSummary, ProgressEvent, RunRecord, Split } from '../../src-shared/domain.js';
 import { cancelRun, failOrphanedRuns } from '../jobs/activeRuns.js';
 import { evaluatePredictions } from '../jobs/evaluateRun.js';
 import type { ExecuteOptions, RunOutcome } from '../jobs/executeRun.js';
@@ -14,6 +19,10 @@ import { prepareTraining, runTraining } from '../jobs/trainRun.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import type { ProjectSession } from './session.js';
 import { aRunOfKind } from '../jobs/runNames.js';
+import { RunQueue } from '../jobs/runQueue.js';
+import { probeEngine } from '../jobs/engineProbe.js';
+import type { WorkerEntry } from '../jobs/runner.js';
+import { scanImageRoot } from './scanImages.js';
 
 type RunsHandlers = Pick<
   ApiHandlers,
@@ -24,8 +33,22 @@ type RunsHandlers = Pick<
   | 'runs.predict'
   | 'runs.evaluate'
   | 'runs.cancel'
+  | 'runs.start'
+  | 'runs.estimate'
+  | 'runs.pause'
+  | 'runs.resume'
+  | 'runs.delete'
+  | 'engine.info'
+  | 'folders.inspect'
   | 'predictions.list'
 >;
+
+export interface RunsOptions {
+  /** Whether this process executes the run queue (the app and the host do; the CLI does not). */
+  runQueue?: boolean;
+  /** Test seam: the worker script jobs run in. */
+  entry?: WorkerEntry;
+}
 
 function requireRun(store: ProjectStore, runId: number): RunRecord {
   const run = store.runs.get(runId);
@@ -55,8 +78,42 @@ function latestPrediction(store: ProjectStore, trainRunId: number, split: Split)
     .at(-1);
 }
 
-export function runsHandlers(session: ProjectSession, onProgress?: (e: ProgressEvent) => void): RunsHandlers {
-  const options: ExecuteOptions = { onProgress };
+export function runsHandlers(
+  session: ProjectSession,
+  onProgress?: (e: ProgressEvent) => void,
+  runsOptions: RunsOptions = {},
+): RunsHandlers {
+  const options: ExecuteOptions = { onProgress, entry: runsOptions.entry };
+  const queues = new WeakMap<ProjectStore, RunQueue>();
+  const queueOf = (store: ProjectStore): RunQueue => {
+    let queue = queues.get(store);
+    if (!queue) queues.set(store, (queue = new RunQueue(store, { onProgress, entry: runsOptions.entry })));
+    return queue;
+  };
+  /** The open project's queue; the CLI has none (its runs block). */
+  const queue = (): RunQueue => {
+    const store = project();
+    if (!runsOptions.runQueue)
+      throw new ApiError(
+        'invalid',
+        'The run queue runs in the app (npm start or serve); on the command line, pretrain and train run directly.',
+      );
+    return queueOf(store);
+  };
+  if (runsOptions.runQueue) {
+    // Queued runs left by an earlier session start when their project opens.
+    session.onOpen((store) => queueOf(store).start());
+    session.onClose((store) => queues.get(store)?.shutdown());
+    session.guard = () => {
+      const executing = session.current && queues.get(session.current)?.executing;
+      if (executing)
+        throw new ApiError(
+          'conflict',
+          `Run ${executing} is computing in this project: pause or cancel it before opening another project.`,
+        );
+    };
+  }
+  let engine: Promise<EngineSummary> | null = null;
   /** The open project, after failing runs whose process died. */
   const project = (): ProjectStore => {
     const store = session.require();
@@ -132,14 +189,63 @@ export function runsHandlers(session: ProjectSession, onProgress?: (e: ProgressE
       return evaluatePredictions(store, trainRun, predictRun, split);
     },
 
-    'runs.cancel'({ runId }) {
+    async 'runs.cancel'({ runId }) {
       const store = project();
       const run = requireRun(store, runId);
+      if (runsOptions.runQueue) {
+        await queueOf(store).cancel(runId);
+        return { cancelled: true };
+      }
       if (run.status !== 'running' && run.status !== 'queued') return { cancelled: false };
       if (!cancelRun(store, runId)) {
         throw new ApiError('conflict', `Run ${runId} is running in another process: cancel it there.`);
       }
       return { cancelled: true };
+    },
+
+    'runs.start'(request) {
+      return queue().enqueue(request);
+    },
+
+    'runs.estimate'(request) {
+      return queueOf(project()).estimate(request);
+    },
+
+    'runs.pause'({ runId }) {
+      return queue().pause(runId);
+    },
+
+    'runs.resume'({ runId, minutes }) {
+      return queue().resume(runId, minutes);
+    },
+
+    async 'runs.delete'({ runId, confirm }) {
+      const store = project();
+      const run = requireRun(store, runId);
+      if (!confirm)
+        throw new ApiError(
+          'confirm_required',
+          `Deleting run ${runId} (${aRunOfKind(run.kind)}) removes its model files, predictions and evaluations for good: confirm to go on.`,
+        );
+      return { deleted: await queueOf(store).delete(runId) };
+    },
+
+    'engine.info'() {
+      engine ??= probeEngine(runsOptions.entry).catch((err: unknown) => {
+        engine = null; // try again next time
+        throw new ApiError('internal', `The compute engine could not start: ${(err as Error).message}`);
+      });
+      return engine;
+    },
+
+    async 'folders.inspect'({ folder }) {
+      const resolved = path.resolve(folder);
+      const info = await stat(resolved).catch(() => null);
+      if (!info?.isDirectory()) throw new ApiError('not_found', `No folder ${resolved}.`);
+      const store = session.current;
+      const files = await scanImageRoot(resolved, { exclude: store ? [store.dir] : [] });
+      const problems = files.filter((f) => f.problem !== null).length;
+      return { folder: resolved, images: files.length - problems, problems };
     },
 
     'predictions.list'({ runId, imageId }) {

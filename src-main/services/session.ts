@@ -4,6 +4,10 @@ import type { ProjectStore } from '../store/projectStore.js';
 
 export class ProjectSession {
   private store: ProjectStore | null = null;
+  private readonly openListeners: ((store: ProjectStore) => void)[] = [];
+  private readonly closeListeners: ((store: ProjectStore) => void)[] = [];
+  /** Throws an ApiError when the open project must not be closed now (a run is computing in it). */
+  guard: (() => void) | null = null;
 
   get current(): ProjectStore | null {
     return this.store;
@@ -15,9 +19,28 @@ export class ProjectSession {
     return this.store;
   }
 
+  /** Throws when the open project cannot be replaced now; call before creating the next one. */
+  checkReplaceable(): void {
+    if (this.store) this.guard?.();
+  }
+
   /** Makes `store` the open project, closing the previous one. */
   replace(store: ProjectStore | null): void {
-    if (this.store && this.store !== store) this.store.close();
+    if (this.store && this.store !== store) {
+      for (const listener of this.closeListeners) listener(this.store);
+      this.store.close();
+    }
     this.store = store;
+    if (store) for (const listener of this.openListeners) listener(store);
+  }
+
+  /** Calls `listener` with every project about to be closed. */
+  onClose(listener: (store: ProjectStore) => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  /** Calls `listener` with every project opened from now on. */
+  onOpen(listener: (store: ProjectStore) => void): void {
+    this.openListeners.push(listener);
   }
 }

@@ -159,6 +159,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN owner_pid INTEGER;  -- pid of the process persisting the run
     `,
   },
+  {
+    description: 'runs: the request of a queued run, so the queue outlives the app',
+    sql: `
+      ALTER TABLE runs ADD COLUMN request TEXT;     -- JSON of runs.start's request; NULL for runs started directly
+      ALTER TABLE runs ADD COLUMN queued_at TEXT;   -- when it joined the queue (a resumed run joins at the back)
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

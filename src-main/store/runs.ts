@@ -17,6 +17,7 @@ interface RunRow {
   checkpoint_path: string | null;
   parent_run_id: number | null;
   error: string | null;
+  request: string | null;
 }
 
 const toRun = (row: RunRow): RunRecord => ({
@@ -33,6 +34,7 @@ const toRun = (row: RunRow): RunRecord => ({
   checkpointPath: row.checkpoint_path,
   parentRunId: row.parent_run_id,
   error: row.error,
+  request: row.request === null ? null : (JSON.parse(row.request) as Record<string, unknown>),
 });
 
 export interface EvaluationRow {
@@ -59,6 +61,12 @@ export class RunsStore {
   private readonly staleStmt;
   private readonly ownerStmt;
   private readonly unfinishedStmt;
+  private readonly enqueueStmt;
+  private readonly waitingStmt;
+  private readonly requeueStmt;
+  private readonly takeStmt;
+  private readonly configStmt;
+  private readonly deleteStmt;
 
   constructor(private readonly db: Database.Database) {
     this.insertStmt = db.prepare<[RunKind, string, string, number | null, string]>(
@@ -100,9 +108,25 @@ export class RunsStore {
       "UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE status IN ('running', 'queued')",
     );
     this.ownerStmt = db.prepare<[number, number]>('UPDATE runs SET owner_pid = ? WHERE id = ?');
-    this.unfinishedStmt = db.prepare<[], { id: number; ownerPid: number | null }>(
-      "SELECT id, owner_pid AS ownerPid FROM runs WHERE status IN ('running', 'queued') ORDER BY id",
+    this.unfinishedStmt = db.prepare<[], { id: number; ownerPid: number | null; status: RunStatus }>(
+      "SELECT id, owner_pid AS ownerPid, status FROM runs WHERE status IN ('running', 'queued') AND NOT (status = 'queued' AND request IS NOT NULL AND owner_pid IS NULL) ORDER BY id",
     );
+    this.enqueueStmt = db.prepare<[RunKind, string, string, number | null, string, string, string]>(
+      "INSERT INTO runs (kind, method, config, status, parent_run_id, created_at, request, queued_at) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+    );
+    this.waitingStmt = db.prepare<[], RunRow>(
+      "SELECT * FROM runs WHERE status = 'queued' AND request IS NOT NULL AND owner_pid IS NULL ORDER BY queued_at, id",
+    );
+    this.requeueStmt = db.prepare<[string, string, number]>(
+      "UPDATE runs SET status = 'queued', request = ?, queued_at = ?, owner_pid = NULL, finished_at = NULL, error = NULL WHERE id = ?",
+    );
+    this.takeStmt = db.prepare<[number, number]>(
+      "UPDATE runs SET owner_pid = ? WHERE id = ? AND status = 'queued' AND request IS NOT NULL AND owner_pid IS NULL",
+    );
+    this.configStmt = db.prepare<[string, string, number | null, number]>(
+      'UPDATE runs SET config = ?, method = ?, parent_run_id = ? WHERE id = ?',
+    );
+    this.deleteStmt = db.prepare<[number]>('DELETE FROM runs WHERE id = ?');
   }
 
   create(run: {
@@ -113,6 +137,45 @@ export class RunsStore {
   }): RunRecord {
     const info = this.insertStmt.run(run.kind, run.method, JSON.stringify(run.config), run.parentRunId ?? null, now());
     return this.require(Number(info.lastInsertRowid));
+  }
+
+  /** Adds a run to the persistent queue: status 'queued', no owner, its request kept for when it starts. */
+  enqueue(run: {
+    kind: RunKind;
+    method: string;
+    request: Record<string, unknown>;
+    parentRunId?: number | null;
+  }): RunRecord {
+    const request = JSON.stringify(run.request);
+    // The request stands in for the config until the run starts and resolves it.
+    const at = now();
+    const info = this.enqueueStmt.run(run.kind, run.method, request, run.parentRunId ?? null, at, request, at);
+    return this.require(Number(info.lastInsertRowid));
+  }
+
+  /** Puts an ended run back in the queue (a paused pretraining run resumed) with a new request. */
+  requeue(id: number, request: Record<string, unknown>): void {
+    this.requeueStmt.run(JSON.stringify(request), now(), id);
+  }
+
+  /** Queued runs waiting for the queue (no owner yet), in queue order. */
+  waiting(): RunRecord[] {
+    return this.waitingStmt.all().map(toRun);
+  }
+
+  /** Makes `pid` the owner of a waiting queued run; false when another process took it first. */
+  take(id: number, pid: number): boolean {
+    return this.takeStmt.run(pid, id).changes === 1;
+  }
+
+  /** The resolved configuration of a queued run, known once it starts. */
+  setConfig(id: number, run: { method: string; config: Record<string, unknown>; parentRunId: number | null }): void {
+    this.configStmt.run(JSON.stringify(run.config), run.method, run.parentRunId, id);
+  }
+
+  /** Deletes a run record with its metrics, predictions, evaluations and overlays (cascade). */
+  delete(id: number): void {
+    this.deleteStmt.run(id);
   }
 
   get(id: number): RunRecord | undefined {
@@ -211,8 +274,8 @@ export class RunsStore {
     this.ownerStmt.run(pid, id);
   }
 
-  /** Runs still queued or running, with the process that owns them (null: unknown). */
-  unfinished(): { id: number; ownerPid: number | null }[] {
+  /** Runs still queued or running, with the process that owns them (null: unknown); runs waiting in the queue are not among them. */
+  unfinished(): { id: number; ownerPid: number | null; status: RunStatus }[] {
     return this.unfinishedStmt.all();
   }
 

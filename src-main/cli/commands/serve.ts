@@ -53,33 +53,38 @@ export const serveCommand: Command = {
     if (args.options.empty === true && projectDir !== undefined) {
       throw new UsageError('Give either a project folder or --empty, not both.', 'serve');
     }
-    await ctx.withSession(async (session) => {
-      let project: ProjectInfo | null = null;
-      if (projectDir !== undefined) project = await session.openProject(projectDir);
-      else if (args.options.empty !== true) project = await openDemoProject(session, ctx.io.env);
+    await ctx.withSession(
+      async (session) => {
+        let project: ProjectInfo | null = null;
+        if (projectDir !== undefined) project = await session.openProject(projectDir);
+        else if (args.options.empty !== true) project = await openDemoProject(session, ctx.io.env);
 
-      const rendererBuilt = existsSync(join(RENDERER_DIR, 'index.html'));
-      if (!rendererBuilt) {
-        ctx.warn(
-          'warning: the user interface is not built (out/renderer): serving the API only; `npm run serve` builds it.',
-        );
-      }
-      const running = await startHost({
-        services: session.services,
-        progress: session.progress,
-        port,
-        host,
-        rendererDir: rendererBuilt ? RENDERER_DIR : null,
-        ...(token === undefined ? {} : { token }),
-      });
-      if (!isLoopback(host)) {
-        ctx.warn(`warning: listening on ${host}: anyone who can reach this machine and has the token can use the API.`);
-      }
-      ctx.print(project ? `Project "${project.name}" in ${project.dir}` : 'No project open: the start screen shows.');
-      ctx.print(`Landmark Studio is running at ${running.url}?token=${running.token}`);
-      ctx.print('Press Ctrl+C to stop.');
-      await untilStopped();
-      await running.close();
-    });
+        const rendererBuilt = existsSync(join(RENDERER_DIR, 'index.html'));
+        if (!rendererBuilt) {
+          ctx.warn(
+            'warning: the user interface is not built (out/renderer): serving the API only; `npm run serve` builds it.',
+          );
+        }
+        const running = await startHost({
+          services: session.services,
+          progress: session.progress,
+          port,
+          host,
+          rendererDir: rendererBuilt ? RENDERER_DIR : null,
+          ...(token === undefined ? {} : { token }),
+        });
+        if (!isLoopback(host)) {
+          ctx.warn(
+            `warning: listening on ${host}: anyone who can reach this machine and has the token can use the API.`,
+          );
+        }
+        ctx.print(project ? `Project "${project.name}" in ${project.dir}` : 'No project open: the start screen shows.');
+        ctx.print(`Landmark Studio is running at ${running.url}?token=${running.token}`);
+        ctx.print('Press Ctrl+C to stop.');
+        await untilStopped();
+        await running.close();
+      },
+      { runQueue: true },
+    );
   },
 };

@@ -97,6 +97,12 @@ export interface ProjectInfo {
     annotations: number;
     problems: number;
     keypoints: number;
+    /** Images assigned to a split (0: the project has no split yet). */
+    inSplits: number;
+    /** Usable labeled images training can draw from (train split, or no split). */
+    labeledTrain: number;
+    /** Usable labeled images of the test split (what a training is evaluated on). */
+    labeledTest: number;
   };
 }
 

@@ -38,7 +38,16 @@ function makeServices(imageRoot: string, projectDir: string): ServedServices {
     name: 'test',
     imageRoot,
     schemaVersion: 1,
-    counts: { images: 2, labeledImages: 0, annotations: 0, problems: 0, keypoints: 0 },
+    counts: {
+      images: 2,
+      labeledImages: 0,
+      annotations: 0,
+      problems: 0,
+      keypoints: 0,
+      inSplits: 0,
+      labeledTrain: 0,
+      labeledTest: 0,
+    },
   };
   const handlers: ApiHandlers = {
     ...notUsed,

@@ -141,6 +141,9 @@ export function projectInfo(store: ProjectStore): ProjectInfo {
       annotations: store.annotations.count(),
       problems: counts.problems,
       keypoints: store.keypoints.list().length,
+      inSplits: counts.inSplits,
+      labeledTrain: counts.labeledTrain,
+      labeledTest: counts.labeledTest,
     },
   };
 }

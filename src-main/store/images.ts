@@ -131,10 +131,13 @@ export class ImagesStore {
     this.allFilesStmt = db.prepare<[], { relPath: string; hash: string | null }>(
       'SELECT rel_path AS relPath, hash FROM images WHERE crop_x IS NULL ORDER BY rel_path',
     );
-    this.countsStmt = db.prepare<[], { images: number; labeledImages: number; problems: number }>(
+    this.countsStmt = db.prepare<[], ImageCounts>(
       `SELECT count(*) AS images,
               count(*) FILTER (WHERE i.labeled_count > 0) AS labeledImages,
-              count(*) FILTER (WHERE i.problem IS NOT NULL) AS problems
+              count(*) FILTER (WHERE i.problem IS NOT NULL) AS problems,
+              count(*) FILTER (WHERE i.split IS NOT NULL) AS inSplits,
+              count(*) FILTER (WHERE i.labeled_count > 0 AND i.problem IS NULL AND coalesce(i.split, 'train') = 'train') AS labeledTrain,
+              count(*) FILTER (WHERE i.labeled_count > 0 AND i.problem IS NULL AND i.split = 'test') AS labeledTest
        FROM images i`,
     );
     this.setSplitStmt = db.prepare<[Split | null, number]>('UPDATE images SET split = ? WHERE id = ?');
@@ -203,7 +206,27 @@ export class ImagesStore {
     this.setSplitStmt.run(split, id);
   }
 
-  counts(): { images: number; labeledImages: number; problems: number } {
-    return this.countsStmt.get() ?? { images: 0, labeledImages: 0, problems: 0 };
+  counts(): ImageCounts {
+    return (
+      this.countsStmt.get() ?? {
+        images: 0,
+        labeledImages: 0,
+        problems: 0,
+        inSplits: 0,
+        labeledTrain: 0,
+        labeledTest: 0,
+      }
+    );
   }
+}
+
+/** Image counts for the project summary; images in no split count as train (as training draws them). */
+export interface ImageCounts {
+  images: number;
+  labeledImages: number;
+  problems: number;
+  /** Images assigned to train, val or test. */
+  inSplits: number;
+  labeledTrain: number;
+  labeledTest: number;
 }

@@ -50,7 +50,14 @@ interface CommonStepResult {
 }
 
 function outcome(r: CommonStepResult, extra: Record<string, number> = {}): StepOutcome {
-  const values = { loss: r.loss, positiveSimilarity: r.positiveSimilarity, ...extra, learningRate: r.learningRate };
+  // The chance level rides along so a live chart can draw it (MoCo's grows as its queue fills).
+  const values = {
+    loss: r.loss,
+    chanceLoss: r.chanceLoss,
+    positiveSimilarity: r.positiveSimilarity,
+    ...extra,
+    learningRate: r.learningRate,
+  };
   return { step: r.step, loss: r.loss, chanceLoss: r.chanceLoss, values };
 }
 

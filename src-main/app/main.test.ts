@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WireResult } from '../../src-shared/bridge.js';
 import type { ImageSummary, ProjectInfo } from '../../src-shared/domain.js';
 import { createServices } from '../services/index.js';
+import { ANYWHERE } from '../services/pathPolicy.js';
 import { API_CHANNEL, APP_ORIGIN, PROGRESS_CHANNEL } from './channels.js';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -67,7 +68,7 @@ beforeAll(async () => {
       .toFile(join(root, 'images', name));
   }
   // A project made beforehand, named on the command line like `electron . <project-dir>`.
-  const services = createServices();
+  const services = createServices({ paths: ANYWHERE });
   await services.handlers['project.create']({ projectDir: join(root, 'project'), imageRoot: join(root, 'images') });
   services.close();
   process.argv = [process.execPath, '.', join(root, 'project')];

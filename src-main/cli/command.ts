@@ -1,6 +1,7 @@
 // What a CLI command is: its usage (from which argument parsing and --help are derived) and its
 // run function. Adding a command = one file in commands/ plus one line in commands/index.ts.
 import { parseArgs } from 'node:util';
+import type { PathAccess } from '../services/pathPolicy.js';
 import type { Session } from './session.js';
 
 export interface OptionSpec {
@@ -10,6 +11,8 @@ export interface OptionSpec {
   short?: string;
   /** Shown in the usage line; missing -> usage error. */
   required?: boolean;
+  /** A string option that may be given several times (its value is then a list). */
+  multiple?: boolean;
   description: string;
 }
 
@@ -19,7 +22,7 @@ export interface PositionalSpec {
   description: string;
 }
 
-export type OptionValues = Record<string, string | boolean | undefined>;
+export type OptionValues = Record<string, string | string[] | boolean | undefined>;
 
 export interface CommandArgs {
   positionals: string[];
@@ -35,8 +38,11 @@ export interface CliIo {
 
 export interface CliContext {
   io: CliIo;
-  /** Runs `work` with services whose progress shows on stderr, closing them afterwards. */
-  withSession<T>(work: (session: Session) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` with services whose progress shows on stderr, closing them afterwards. `paths`:
+   * where API paths may point (default: anywhere, as typed by the person at this machine).
+   */
+  withSession<T>(work: (session: Session) => Promise<T>, paths?: PathAccess): Promise<T>;
   /** Prints a line on stdout (after finishing any progress bar line). */
   print(line: string): void;
   /** Prints a line on stderr. */
@@ -132,4 +138,10 @@ export function formatCommandHelp(command: Command): string {
 export function stringOption(args: CommandArgs, name: string): string | undefined {
   const value = args.options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Every value of a `multiple` string option, in the order given. */
+export function stringListOption(args: CommandArgs, name: string): string[] {
+  const value = args.options[name];
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
 }

@@ -43,10 +43,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       bar.finish();
       io.stderr.write(`${line}\n`);
     },
-    async withSession(work) {
+    async withSession(work, paths) {
       // Loaded on first use: services bring native modules, which --help and usage errors skip.
       const { openSession } = await import('./session.js');
-      const session = openSession(io.cwd);
+      const session = openSession(io.cwd, paths);
       session.progress.subscribe((event) => bar.update(event));
       try {
         return await work(session);

@@ -5,6 +5,7 @@ import { dispatch, type ApiClient, type ApiMethod, type ApiRequest, type ApiResp
 import type { ProjectInfo } from '../../src-shared/domain.js';
 import { createProgressHub, type ProgressHub } from '../host/progress-hub.js';
 import { createServices, type Services } from '../services/index.js';
+import { ANYWHERE, type PathAccess } from '../services/pathPolicy.js';
 
 export interface Session extends ApiClient {
   services: Services;
@@ -14,9 +15,10 @@ export interface Session extends ApiClient {
   close(): Promise<void>;
 }
 
-export function openSession(cwd: string): Session {
+/** `paths`: where API paths may point; by default anywhere (the person typed them on their own machine). */
+export function openSession(cwd: string, paths: PathAccess = ANYWHERE): Session {
   const progress = createProgressHub();
-  const services = createServices({ onProgress: (event) => progress.emit(event) });
+  const services = createServices({ onProgress: (event) => progress.emit(event), paths });
   const call = <M extends ApiMethod>(method: M, req: ApiRequest<M>) =>
     dispatch(services.handlers, method, req) as Promise<ApiResponse<M>>;
   return {

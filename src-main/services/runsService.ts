@@ -12,6 +12,7 @@ import { requireTrainedRun, runPrediction } from '../jobs/predictRun.js';
 import { preparePretraining, runPretraining } from '../jobs/pretrainRun.js';
 import { prepareTraining, runTraining } from '../jobs/trainRun.js';
 import type { ProjectStore } from '../store/projectStore.js';
+import type { PathPolicy } from './pathPolicy.js';
 import type { ProjectSession } from './session.js';
 import { aRunOfKind } from '../jobs/runNames.js';
 
@@ -55,7 +56,11 @@ function latestPrediction(store: ProjectStore, trainRunId: number, split: Split)
     .at(-1);
 }
 
-export function runsHandlers(session: ProjectSession, onProgress?: (e: ProgressEvent) => void): RunsHandlers {
+export function runsHandlers(
+  session: ProjectSession,
+  policy: PathPolicy,
+  onProgress?: (e: ProgressEvent) => void,
+): RunsHandlers {
   const options: ExecuteOptions = { onProgress };
   /** The open project, after failing runs whose process died. */
   const project = (): ProjectStore => {
@@ -88,7 +93,12 @@ export function runsHandlers(session: ProjectSession, onProgress?: (e: ProgressE
 
     async 'runs.pretrain'(req) {
       const store = project();
-      const { runId, outcome } = await runPretraining(store, await preparePretraining(store, req), options);
+      const folder = req.folder === undefined ? undefined : await policy.check(req.folder, 'folder', 'image folder');
+      const { runId, outcome } = await runPretraining(
+        store,
+        await preparePretraining(store, { ...req, folder }),
+        options,
+      );
       if (outcome.status === 'failed')
         throw new ApiError(
           'internal',

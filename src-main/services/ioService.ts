@@ -71,10 +71,8 @@ export function ioHandlers(session: ProjectSession, policy: PathPolicy): IoHandl
       const folder = await stat(path.dirname(target)).catch(() => null);
       if (!folder?.isDirectory())
         throw new ApiError('not_found', `Cannot export to ${shown}: its folder does not exist.`);
-      const existing = await stat(target).catch(() => null);
-      if (existing?.isDirectory()) throw new ApiError('invalid', `Cannot export to ${shown}: it is a folder.`);
-      if (existing && !overwrite)
-        throw new ApiError('conflict', `${shown} already exists: choose another file, or ask to overwrite it.`);
+      if ((await stat(target).catch(() => null))?.isDirectory())
+        throw new ApiError('invalid', `Cannot export to ${shown}: it is a folder.`);
       const set = buildLabelSet(store);
       let text: string;
       try {

@@ -6,7 +6,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dispatch } from '../../src-shared/api.js';
+import { isInside } from './confinedPath.js';
 import { createServices, type Services, type ServicesOptions } from './index.js';
+import { grantedPaths, resolveRealPath } from './pathPolicy.js';
 import { apiError, labelingProject, workspace, type Workspace } from './testing/fixtures.js';
 
 const SECRET = 'root:x:0:0:s3cr3t-hunter2:/root:/bin/bash';
@@ -186,5 +188,35 @@ describe('projects and folders', () => {
     );
     await call('io.export', { format: 'csv', file: path.join(ws.projectDir, 'labels.csv') });
     expect(existsSync(path.join(ws.projectDir, 'labels.csv'))).toBe(true);
+  });
+});
+
+describe('resolving and granting', () => {
+  it('tells a child named ..x from a parent', () => {
+    expect(isInside('/a', '/a/..x')).toBe(true);
+    expect(isInside('/a', '/a')).toBe(true);
+    expect(isInside('/a', '/a/../b')).toBe(false);
+    expect(isInside('/a', '/ab')).toBe(false);
+  });
+
+  it('resolves files still to be created through the links of their parents', async () => {
+    symlinkSync(outside, path.join(allowed, 'out-link'));
+    expect(await resolveRealPath(path.join(allowed, 'out-link', 'new', 'file.csv'))).toBe(
+      path.join(outside, 'new', 'file.csv'),
+    );
+    symlinkSync(path.join(allowed, 'loop'), path.join(allowed, 'loop'));
+    expect((await apiError(resolveRealPath(path.join(allowed, 'loop')))).message).toMatch(/symbolic links/);
+  });
+
+  it('grants a picked path and what lies inside it, nothing beside it', async () => {
+    const granted = grantedPaths('pick it');
+    services.close();
+    services = createServices({ projectDir: ws.projectDir, paths: granted.access });
+    const file = path.join(outside, 'picked.csv');
+    expect((await apiError(call('io.export', { format: 'csv', file }))).code).toBe('not_allowed');
+    granted.grant(file);
+    await call('io.export', { format: 'csv', file });
+    expect(existsSync(file)).toBe(true);
+    expect((await apiError(call('io.export', { format: 'csv', file: `${file}2` }))).code).toBe('not_allowed');
   });
 });

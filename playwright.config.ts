@@ -1,5 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { E2E_PORT, E2E_TOKEN } from './e2e/host.js';
+
+// The folder the tests' projects, images and exports live in. Made here, not in globalSetup:
+// the host starts before globalSetup runs and must be allowed to use it (serve --allow). Workers
+// inherit it through the environment.
+process.env.E2E_ROOT ??= mkdtempSync(join(tmpdir(), 'landmark-e2e-'));
+const e2eRoot = process.env.E2E_ROOT;
 
 // End-to-end tests drive the built renderer in Debian's chromium against the real plain-Node host
 // (`landmark-studio serve --empty`) and services. `npm run test:e2e` builds the renderer first.
@@ -32,7 +41,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   webServer: {
-    command: `node bin/landmark-studio.mjs serve --empty --port ${E2E_PORT} --token ${E2E_TOKEN}`,
+    command: `node bin/landmark-studio.mjs serve --empty --port ${E2E_PORT} --token ${E2E_TOKEN} --allow ${JSON.stringify(e2eRoot)}`,
     url: `http://127.0.0.1:${E2E_PORT}/`,
     reuseExistingServer: false,
     timeout: 60_000,

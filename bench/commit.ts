@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { dispatch } from '../src-shared/api.js';
 import type { ImageSummary, KeypointSchema } from '../src-shared/domain.js';
 import { createServices } from '../src-main/services/index.js';
+import { ANYWHERE } from '../src-main/services/pathPolicy.js';
 
 const IMAGES = 50;
 const KEYPOINTS = 20;
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
       .jpeg()
       .toFile(path.join(imageRoot, `img${i}.jpg`));
   }
-  const services = createServices();
+  const services = createServices({ paths: ANYWHERE });
   const call = (method: string, payload: unknown) => dispatch(services.handlers, method, payload);
   try {
     await call('project.create', { projectDir: path.join(work, 'project'), imageRoot });

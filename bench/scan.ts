@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { dispatch } from '../src-shared/api.js';
 import type { ProjectInfo } from '../src-shared/domain.js';
 import { createServices } from '../src-main/services/index.js';
+import { ANYWHERE } from '../src-main/services/pathPolicy.js';
 import { ProjectStore } from '../src-main/store/projectStore.js';
 
 const WIDTH = 640;
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
   const imageRoot = path.join(os.tmpdir(), `landmark-bench-scan-${count}`);
   await generate(imageRoot, count);
   const projectDir = mkdtempSync(path.join(os.tmpdir(), 'landmark-bench-project-'));
-  const services = createServices();
+  const services = createServices({ paths: ANYWHERE });
   try {
     console.log(
       `node ${process.version}, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), ${os.cpus().length} CPUs, ` +

@@ -1,9 +1,9 @@
 // Writes the images the tests label: six 640x480 JPEG photos of simple shapes plus one file that
-// is not an image (the scan must list it as a problem), in a fresh temporary folder. Paths reach
-// the tests through the environment (Playwright passes globalSetup's process.env to workers).
+// is not an image (the scan must list it as a problem), in the temporary folder that
+// playwright.config.ts made and the host may use. Paths reach the tests through the environment
+// (Playwright passes globalSetup's process.env to workers).
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 
@@ -29,7 +29,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       'The renderer is not built: run `npm run test:e2e` (it builds first) or `npx electron-vite build`.',
     );
   }
-  const root = await mkdtemp(join(tmpdir(), 'landmark-e2e-'));
+  const root = process.env.E2E_ROOT;
+  if (!root) throw new Error('E2E_ROOT is unset: run through playwright.config.ts, which makes it.');
   const images = join(root, 'images');
   await mkdir(images);
   for (let i = 0; i < IMAGE_COUNT; i++) {
@@ -38,7 +39,6 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       .toFile(join(images, `frame_${String(i).padStart(3, '0')}.jpg`));
   }
   await writeFile(join(images, BROKEN_FILE), 'this is not a JPEG');
-  process.env.E2E_ROOT = root;
   process.env.E2E_IMAGES = images;
   return () => rm(root, { recursive: true, force: true });
 }

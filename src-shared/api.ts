@@ -34,7 +34,16 @@ import {
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().trim().min(1).max(200);
-const path = z.string().min(1).max(4096);
+/**
+ * A file or folder path: no control characters (a NUL byte would cut it short in the system
+ * calls) and no unpaired UTF-16 surrogates (they have no file name to stand for).
+ */
+const path = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((text) => !/\p{Cc}/u.test(text), 'a path must not contain control characters (such as NUL)')
+  .refine((text) => !/\p{Cs}/u.test(text), 'a path must be valid Unicode text');
 /** Seed of a random choice (split, label draw, initialisation): an integer in 0..2^31. */
 const seed = z
   .number()
@@ -73,7 +82,7 @@ const pretrainSettings = z
     backbone: z.enum(TRAIN_BACKBONES).optional(),
     /** Side of the square views, pixels; smaller images are upscaled. */
     size: z.number().int().min(16).max(1024).optional(),
-    folder: z.string().min(1).optional(),
+    folder: path.optional(),
     epochs: z.number().int().min(1).max(1_000_000).optional(),
     minutes: z.number().positive().finite().optional(),
     batch: z.number().int().min(2).max(65_536).optional(),
@@ -140,7 +149,8 @@ export const apiRequests = {
   'history.redo': z.object({}).strict(),
 
   'io.import': z.object({ format: z.enum(IMPORT_FORMATS), file: path, configFile: path.optional() }).strict(),
-  'io.export': z.object({ format: z.enum(IMPORT_FORMATS), file: path }).strict(),
+  /** An existing `file` is replaced only with `overwrite: true`. */
+  'io.export': z.object({ format: z.enum(IMPORT_FORMATS), file: path, overwrite: z.boolean().default(false) }).strict(),
 
   /**
    * Assigns every usable image to train / val / test: a seeded random `testFraction` of them, or
@@ -264,6 +274,8 @@ export const API_ERROR_CODES = [
   'conflict',
   'confirm_required',
   'no_project',
+  /** A path outside the folders the session may use (the same answer whether it exists or not). */
+  'not_allowed',
   'internal',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];

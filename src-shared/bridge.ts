@@ -13,8 +13,13 @@ export interface RendererBridge {
   onProgress(listener: (event: ProgressEvent) => void): () => void;
   /** 'electron' or 'browser', shown in the status bar. */
   readonly transport: 'electron' | 'browser';
-  /** Native folder chooser (Electron only); resolves null when the user cancels. */
+  /**
+   * Native folder chooser (Electron only); resolves null when the user cancels. In Electron the
+   * API may use only paths picked here or in pickFile (and the open project's folders).
+   */
   pickFolder?(title?: string): Promise<string | null>;
+  /** Native file chooser (Electron only): a file to read, or with `save` a file to write. */
+  pickFile?(options: { title?: string; save?: boolean }): Promise<string | null>;
 }
 
 /** Body of every HTTP API response and every IPC reply. */

@@ -2,7 +2,7 @@ import type { IpcMainInvokeEvent } from 'electron';
 import { describe, expect, it, vi } from 'vitest';
 import { apiMethods, type ApiHandlers } from '../../src-shared/api.js';
 import type { WireResult } from '../../src-shared/bridge.js';
-import { API_CHANNEL, APP_ORIGIN, PICK_FOLDER_CHANNEL } from './channels.js';
+import { API_CHANNEL, APP_ORIGIN, PICK_FILE_CHANNEL, PICK_FOLDER_CHANNEL } from './channels.js';
 import { registerApiIpc, registerDialogIpc, senderCheck } from './ipc.js';
 
 type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => unknown;
@@ -82,18 +82,20 @@ describe('API over IPC', () => {
   });
 });
 
-describe('folder dialog over IPC', () => {
+describe('dialogs over IPC', () => {
   const window = {} as Electron.BrowserWindow;
 
-  it('returns the chosen folder, or null when cancelled', async () => {
+  it('returns the chosen folder, granted to the path policy, or null when cancelled', async () => {
     const ipcMain = fakeIpcMain();
     const dialog = {
       showOpenDialog: vi
         .fn()
         .mockResolvedValueOnce({ canceled: false, filePaths: ['/data/frames'] })
         .mockResolvedValueOnce({ canceled: true, filePaths: [] }),
+      showSaveDialog: vi.fn(),
     };
-    registerDialogIpc(ipcMain, dialog, () => window, isTrusted);
+    const grant = vi.fn();
+    registerDialogIpc(ipcMain, dialog, () => window, isTrusted, grant);
     const pick = ipcMain.handlers.get(PICK_FOLDER_CHANNEL)!;
     expect(await pick(fromApp, 'Image folder')).toBe('/data/frames');
     expect(dialog.showOpenDialog).toHaveBeenLastCalledWith(
@@ -101,13 +103,40 @@ describe('folder dialog over IPC', () => {
       expect.objectContaining({ title: 'Image folder', properties: expect.arrayContaining(['openDirectory']) }),
     );
     expect(await pick(fromApp)).toBeNull();
+    expect(grant.mock.calls).toEqual([['/data/frames']]);
   });
 
-  it('opens no dialog for frames that are not the app', async () => {
+  it('picks a file to read or a file to save, and grants only what was picked', async () => {
     const ipcMain = fakeIpcMain();
-    const dialog = { showOpenDialog: vi.fn() };
-    registerDialogIpc(ipcMain, dialog, () => window, isTrusted);
+    const dialog = {
+      showOpenDialog: vi.fn().mockResolvedValueOnce({ canceled: false, filePaths: ['/data/labels.json'] }),
+      showSaveDialog: vi
+        .fn()
+        .mockResolvedValueOnce({ canceled: false, filePath: '/data/out.csv' })
+        .mockResolvedValueOnce({ canceled: true, filePath: '' }),
+    };
+    const grant = vi.fn();
+    registerDialogIpc(ipcMain, dialog, () => window, isTrusted, grant);
+    const pick = ipcMain.handlers.get(PICK_FILE_CHANNEL)!;
+    expect(await pick(fromApp, { title: 'Label file' })).toBe('/data/labels.json');
+    expect(dialog.showOpenDialog).toHaveBeenLastCalledWith(
+      window,
+      expect.objectContaining({ title: 'Label file', properties: ['openFile'] }),
+    );
+    expect(await pick(fromApp, { title: 'Export to', save: true })).toBe('/data/out.csv');
+    expect(await pick(fromApp, { save: true })).toBeNull();
+    expect(grant.mock.calls).toEqual([['/data/labels.json'], ['/data/out.csv']]);
+  });
+
+  it('opens no dialog and grants nothing for frames that are not the app', async () => {
+    const ipcMain = fakeIpcMain();
+    const dialog = { showOpenDialog: vi.fn(), showSaveDialog: vi.fn() };
+    const grant = vi.fn();
+    registerDialogIpc(ipcMain, dialog, () => window, isTrusted, grant);
     expect(await ipcMain.handlers.get(PICK_FOLDER_CHANNEL)!(fromElsewhere)).toBeNull();
+    expect(await ipcMain.handlers.get(PICK_FILE_CHANNEL)!(fromElsewhere, { save: true })).toBeNull();
     expect(dialog.showOpenDialog).not.toHaveBeenCalled();
+    expect(dialog.showSaveDialog).not.toHaveBeenCalled();
+    expect(grant).not.toHaveBeenCalled();
   });
 });

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WireResult } from '../../src-shared/bridge.js';
 import type { ImageSummary, ProjectInfo } from '../../src-shared/domain.js';
 import { createServices } from '../services/index.js';
-import { API_CHANNEL, APP_ORIGIN, PROGRESS_CHANNEL } from './channels.js';
+import { ANYWHERE } from '../services/pathPolicy.js';
+import { API_CHANNEL, APP_ORIGIN, PICK_FILE_CHANNEL, PROGRESS_CHANNEL } from './channels.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -41,7 +42,7 @@ const electron = vi.hoisted(() => {
         ),
       },
       ipcMain: { handle: vi.fn((channel: string, handler: Handler) => ipcHandlers.set(channel, handler)) },
-      dialog: { showOpenDialog: vi.fn(), showErrorBox: vi.fn() },
+      dialog: { showOpenDialog: vi.fn(), showSaveDialog: vi.fn(), showErrorBox: vi.fn() },
       Menu: { buildFromTemplate: vi.fn((template: unknown) => template), setApplicationMenu: vi.fn() },
       session: { defaultSession: { setPermissionRequestHandler: vi.fn() } },
       BrowserWindow,
@@ -67,7 +68,7 @@ beforeAll(async () => {
       .toFile(join(root, 'images', name));
   }
   // A project made beforehand, named on the command line like `electron . <project-dir>`.
-  const services = createServices();
+  const services = createServices({ paths: ANYWHERE });
   await services.handlers['project.create']({ projectDir: join(root, 'project'), imageRoot: join(root, 'images') });
   services.close();
   process.argv = [process.execPath, '.', join(root, 'project')];
@@ -140,5 +141,24 @@ describe('Electron main process', () => {
     const relinked = await api('project.relink', { imageRoot: join(root, 'images') });
     expect(relinked).toMatchObject({ ok: true });
     expect(send).toHaveBeenCalledWith(PROGRESS_CHANNEL, expect.objectContaining({ task: 'scan', total: 2 }));
+  });
+
+  it('lets the renderer use paths the person picked in a dialog and the project folder, no others', async () => {
+    mkdirSync(join(root, 'picked'));
+    const picked = join(root, 'picked', 'labels.csv');
+    expect(await api('io.export', { format: 'csv', file: picked })).toMatchObject({
+      ok: false,
+      error: { code: 'not_allowed' },
+    });
+    electron.module.dialog.showSaveDialog.mockResolvedValueOnce({ canceled: false, filePath: picked });
+    expect(await electron.ipcHandlers.get(PICK_FILE_CHANNEL)!(fromApp, { save: true })).toBe(picked);
+    expect(await api('io.export', { format: 'csv', file: picked })).toMatchObject({ ok: true });
+    expect(await api('io.export', { format: 'csv', file: join(root, 'project', 'labels.csv') })).toMatchObject({
+      ok: true,
+    });
+    expect(await api('io.export', { format: 'csv', file: join(root, 'elsewhere.csv') })).toMatchObject({
+      ok: false,
+      error: { code: 'not_allowed' },
+    });
   });
 });

@@ -9,6 +9,7 @@ import { IMAGE_PROTOCOL } from '../../src-shared/bridge.js';
 import { createProgressHub } from '../host/progress-hub.js';
 import { createRenditionResolver } from '../host/rendition.js';
 import { createServices } from '../services/index.js';
+import { grantedPaths } from '../services/pathPolicy.js';
 import { APP_ORIGIN, APP_PROTOCOL, PROGRESS_CHANNEL } from './channels.js';
 import { registerApiIpc, registerDialogIpc, senderCheck } from './ipc.js';
 import { menuTemplate } from './menu.js';
@@ -33,7 +34,13 @@ protocol.registerSchemesAsPrivileged(PRIVILEGED_SCHEMES);
 
 async function start(): Promise<void> {
   const progress = createProgressHub();
-  const services = createServices({ onProgress: (event) => progress.emit(event), runQueue: true });
+  // The API reaches the open project and what the person picked in a dialog (or named on the command line).
+  const granted = grantedPaths('choose it with Browse…');
+  const services = createServices({
+    onProgress: (event) => progress.emit(event),
+    paths: granted.access,
+    runQueue: true,
+  });
   progress.subscribe((event) => {
     for (const window of BrowserWindow.getAllWindows()) window.webContents.send(PROGRESS_CHANNEL, event);
   });
@@ -41,6 +48,7 @@ async function start(): Promise<void> {
 
   const projectDir = projectDirArgument();
   if (projectDir !== undefined) {
+    granted.grant(resolve(projectDir));
     await dispatch(services.handlers, 'project.open', { projectDir: resolve(projectDir) }).catch((error: unknown) => {
       dialog.showErrorBox('Cannot open the project', (error as Error).message);
     });
@@ -54,7 +62,7 @@ async function start(): Promise<void> {
 
   const isTrusted = senderCheck([`${APP_ORIGIN}/`, ...(devRendererUrl ? [devRendererUrl] : [])]);
   registerApiIpc(ipcMain, services.handlers, isTrusted);
-  registerDialogIpc(ipcMain, dialog, (event) => BrowserWindow.fromWebContents(event.sender), isTrusted);
+  registerDialogIpc(ipcMain, dialog, (event) => BrowserWindow.fromWebContents(event.sender), isTrusted, granted.grant);
 
   Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(process.platform)));
   createMainWindow(BrowserWindow, { preload: preloadPath, url: rendererUrl });

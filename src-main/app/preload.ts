@@ -5,7 +5,7 @@ import { contextBridge, ipcRenderer } from 'electron';
 import type { ApiMethod, ApiRequest, ApiResponse } from '../../src-shared/api.js';
 import { IMAGE_PROTOCOL, type ImageKind, type RendererBridge, type WireResult } from '../../src-shared/bridge.js';
 import type { ProgressEvent } from '../../src-shared/domain.js';
-import { API_CHANNEL, PICK_FOLDER_CHANNEL, PROGRESS_CHANNEL } from './channels.js';
+import { API_CHANNEL, PICK_FILE_CHANNEL, PICK_FOLDER_CHANNEL, PROGRESS_CHANNEL } from './channels.js';
 
 const bridge: RendererBridge = {
   transport: 'electron',
@@ -30,6 +30,9 @@ const bridge: RendererBridge = {
 
   pickFolder(title?: string): Promise<string | null> {
     return ipcRenderer.invoke(PICK_FOLDER_CHANNEL, title) as Promise<string | null>;
+  },
+  pickFile(options: { title?: string; save?: boolean }): Promise<string | null> {
+    return ipcRenderer.invoke(PICK_FILE_CHANNEL, options) as Promise<string | null>;
   },
 };
 

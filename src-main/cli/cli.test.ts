@@ -144,6 +144,8 @@ describe('usage', () => {
       [['import', 'p', '--csv', 'x.csv', '--config', 'c.yaml'], /--config goes with --dlc only/],
       [['serve', '--port', 'eighty'], /Invalid --port "eighty"/],
       [['serve', 'p', '--empty'], /either a project folder or --empty/],
+      [['serve', '--empty', '--allow', 'no-such-folder'], /--allow no-such-folder: .* is not a folder/],
+      [['serve', '--empty', '--host', '0.0.0.0'], /only the served project is allowed: .* --allow/],
     ];
     for (const [args, message] of cases) {
       const run = await inProcess(...args);
@@ -204,6 +206,16 @@ describe('project commands', () => {
     expect(imported.stdout).toContain('Imported 3 points on 2 images');
   });
 
+  it('export replaces an existing file only with --overwrite', async () => {
+    writeFileSync(join(root, 'taken.csv'), 'kept');
+    const refused = await cli('export', 'proj', '--csv', 'taken.csv');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/taken\.csv already exists/);
+    expect(readFileSync(join(root, 'taken.csv'), 'utf8')).toBe('kept');
+    expect((await cli('export', 'proj', '--csv', 'taken.csv', '--overwrite')).code).toBe(0);
+    expect(readFileSync(join(root, 'taken.csv'), 'utf8')).toMatch(/^image,keypoint,x,y/);
+  });
+
   it('exits 1 with the service message when the work fails', async () => {
     const [again, notProject, missingFile] = await Promise.all([
       cli('init', 'proj', '--images', 'images'),
@@ -255,6 +267,35 @@ describe('serve', () => {
       expect((await callApi(server.url, token, 'project.info')).status).toBe(200);
     } finally {
       await stop(server.child);
+    }
+  });
+
+  it('lets the API use the served project, the --allow folders or else the current folder, nothing else', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'ls-cli-outside-'));
+    mkdirSync(join(root, 'shared-in'));
+    const exportTo = async (server: { url: string; token: string }, file: string) =>
+      (await callApi(server.url, server.token, 'io.export', { format: 'csv', file })).body;
+    const byDefault = await serve('proj');
+    try {
+      expect(await exportTo(byDefault, join(root, 'served.csv'))).toMatchObject({ ok: true });
+      expect(await exportTo(byDefault, join(outside, 'x.csv'))).toMatchObject({
+        ok: false,
+        error: { code: 'not_allowed' },
+      });
+    } finally {
+      await stop(byDefault.child);
+    }
+    const restricted = await serve('proj', '--allow', 'shared-in');
+    try {
+      expect(await exportTo(restricted, join(root, 'shared-in', 'a.csv'))).toMatchObject({ ok: true });
+      expect(await exportTo(restricted, join(root, 'proj', 'b.csv'))).toMatchObject({ ok: true });
+      expect(await exportTo(restricted, join(root, 'c.csv'))).toMatchObject({
+        ok: false,
+        error: { code: 'not_allowed' },
+      });
+    } finally {
+      await stop(restricted.child);
+      rmSync(outside, { recursive: true, force: true });
     }
   });
 

@@ -10,6 +10,8 @@ export interface OptionSpec {
   short?: string;
   /** Shown in the usage line; missing -> usage error. */
   required?: boolean;
+  /** A string option that may be given several times (its value is then a list). */
+  multiple?: boolean;
   description: string;
 }
 
@@ -19,7 +21,7 @@ export interface PositionalSpec {
   description: string;
 }
 
-export type OptionValues = Record<string, string | boolean | undefined>;
+export type OptionValues = Record<string, string | string[] | boolean | undefined>;
 
 export interface CommandArgs {
   positionals: string[];
@@ -35,7 +37,11 @@ export interface CliIo {
 
 export interface CliContext {
   io: CliIo;
-  /** Runs `work` with services whose progress shows on stderr, closing them afterwards. */
+  /**
+   * Runs `work` with services whose progress shows on stderr, closing them afterwards. Options:
+   * where API paths may point (default: anywhere, as typed by the person at this machine), and
+   * whether this process executes the run queue (serve).
+   */
   withSession<T>(work: (session: Session) => Promise<T>, options?: SessionOptions): Promise<T>;
   /** Prints a line on stdout (after finishing any progress bar line). */
   print(line: string): void;
@@ -132,4 +138,10 @@ export function formatCommandHelp(command: Command): string {
 export function stringOption(args: CommandArgs, name: string): string | undefined {
   const value = args.options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Every value of a `multiple` string option, in the order given. */
+export function stringListOption(args: CommandArgs, name: string): string[] {
+  const value = args.options[name];
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
 }

@@ -11,12 +11,17 @@ import type { Session } from './session.js';
 
 const READY_MARKER = '.demo-ready';
 
+/** Where the demo project lives. */
+export function demoProjectDir(env: NodeJS.ProcessEnv): string {
+  return join(dataHome(env), 'demo');
+}
+
 export async function openDemoProject(
   session: Session,
   env: NodeJS.ProcessEnv,
   sourceDir: string = DEMO_SOURCE_DIR,
 ): Promise<ProjectInfo> {
-  const projectDir = join(dataHome(env), 'demo');
+  const projectDir = demoProjectDir(env);
   if (existsSync(join(projectDir, READY_MARKER))) return session.call('project.open', { projectDir });
 
   const sourceImages = join(sourceDir, 'images');

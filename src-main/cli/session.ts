@@ -5,6 +5,7 @@ import { dispatch, type ApiClient, type ApiMethod, type ApiRequest, type ApiResp
 import type { ProjectInfo } from '../../src-shared/domain.js';
 import { createProgressHub, type ProgressHub } from '../host/progress-hub.js';
 import { createServices, type Services } from '../services/index.js';
+import { ANYWHERE, type PathAccess } from '../services/pathPolicy.js';
 
 export interface Session extends ApiClient {
   services: Services;
@@ -15,13 +16,19 @@ export interface Session extends ApiClient {
 }
 
 export interface SessionOptions {
+  /** Where API paths may point; by default anywhere (the person typed them on their own machine). */
+  paths?: PathAccess;
   /** Execute the project's run queue (serve does; one-shot commands run their work directly). */
   runQueue?: boolean;
 }
 
 export function openSession(cwd: string, options: SessionOptions = {}): Session {
   const progress = createProgressHub();
-  const services = createServices({ onProgress: (event) => progress.emit(event), runQueue: options.runQueue });
+  const services = createServices({
+    onProgress: (event) => progress.emit(event),
+    paths: options.paths ?? ANYWHERE,
+    runQueue: options.runQueue,
+  });
   const call = <M extends ApiMethod>(method: M, req: ApiRequest<M>) =>
     dispatch(services.handlers, method, req) as Promise<ApiResponse<M>>;
   return {

@@ -3,7 +3,7 @@
 // src-main/cli/cli.test.ts runs the same host over the real services.
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -190,6 +190,62 @@ describe('token', () => {
       expect(res.status).toBe(200);
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('Host header (DNS rebinding)', () => {
+  const port = () => new URL(host.url).port;
+  const withHost = (name: string, path = '/api/project.info') =>
+    raw(path, {
+      method: path.startsWith('/api/') ? 'POST' : 'GET',
+      headers: { Host: name, Authorization: `Bearer ${host.token}` },
+    });
+
+  it('refuses requests naming another host, on every route, even with the token (421)', async () => {
+    infoCalls.mockClear();
+    for (const name of [`evil.example:${port()}`, 'evil.example', `127.0.0.1.evil.example:${port()}`, `x@127.0.0.1`]) {
+      for (const path of ['/api/project.info', '/', '/index.html', '/image/1?token=' + host.token, '/events']) {
+        const res = await withHost(name, path);
+        expect(res.status, `${name} ${path}`).toBe(421);
+        expect(JSON.parse(res.body), `${name} ${path}`).toMatchObject({ ok: false, error: { code: 'invalid' } });
+      }
+    }
+    expect(infoCalls).not.toHaveBeenCalled();
+  });
+
+  it('answers requests naming the bound address or localhost, on any port (an SSH tunnel)', async () => {
+    for (const name of [`127.0.0.1:${port()}`, `localhost:${port()}`, 'LOCALHOST.:8080', `[::1]:${port()}`]) {
+      expect((await withHost(name)).status, name).toBe(200);
+    }
+  });
+
+  it("on all interfaces, answers this machine's name and addresses, and refuses others", async () => {
+    const wide = await startHost({ services: makeServices(root, root), rendererDir: null, host: '0.0.0.0' });
+    try {
+      const call = (name: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest(
+            {
+              host: '127.0.0.1',
+              port: new URL(wide.url).port,
+              path: '/api/project.info',
+              method: 'POST',
+              headers: { Host: name, Authorization: `Bearer ${wide.token}` },
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await call(`${hostname()}:1`)).toBe(200);
+      expect(await call('127.0.0.1')).toBe(200);
+      expect(await call('attacker.example')).toBe(421);
+    } finally {
+      await wide.close();
     }
   });
 });

@@ -5,6 +5,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIPv6 } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { CONTENT_SECURITY_POLICY, HTTP_ROUTES, type ImageKind, type WireResult } from '../../src-shared/bridge.js';
 import type { ProgressHub } from './progress-hub.js';
@@ -19,6 +21,7 @@ export interface HostOptions {
   progress?: Pick<ProgressHub, 'subscribe'>;
   /** 0 picks a free port. */
   port?: number;
+  /** The address or name to bind; requests must name it (or, for a wildcard, this machine) in their Host header. */
   host?: string;
   /** A fixed token (at least 16 characters); a random one otherwise. */
   token?: string;
@@ -119,6 +122,44 @@ function parseJsonBody(text: string): unknown {
   }
 }
 
+/**
+ * The host name of `name[:port]` as URLs spell it (lowercase, IPv6 in brackets, no trailing dot),
+ * for Host headers and addresses alike; null when it is not one.
+ */
+function urlHostName(authority: string): string | null {
+  if (/[@/\\?#\s]/.test(authority)) return null; // user info or a path: not a bare host[:port]
+  try {
+    return new URL(`http://${isIPv6(authority) ? `[${authority}]` : authority}/`).hostname.replace(/\.$/, '');
+  } catch {
+    return null;
+  }
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
+function isLoopbackAddress(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+/**
+ * The names a request's Host header may carry: the address the server is bound to and the name
+ * it was asked to bind; for loopback, localhost; for a wildcard, every address and the name of
+ * this machine. Anything else is a page of another site whose name was re-pointed at this
+ * machine (DNS rebinding), which must not reach the API even without reading its answers.
+ */
+function allowedHostNames(requested: string, bound: string): Set<string> {
+  const names = [requested, bound];
+  if (isLoopbackAddress(bound) || requested === 'localhost') names.push('localhost', '127.0.0.1', '::1');
+  if (isWildcard(bound)) {
+    names.push('localhost', hostname());
+    for (const entries of Object.values(networkInterfaces()))
+      for (const entry of entries ?? []) names.push(entry.address);
+  }
+  return new Set(names.map(urlHostName).filter((name): name is string => name !== null));
+}
+
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const { services, progress, port = 0, host = '127.0.0.1', rendererDir } = options;
   if (options.token !== undefined && (options.token.length < MIN_TOKEN_LENGTH || /\s/.test(options.token))) {
@@ -128,6 +169,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const expectedDigest = digest(token);
   const resolveRendition = createRenditionResolver(services);
   const closeStreams = new Set<() => void>();
+  /** Set once the server is bound; no request is routed before. */
+  let hostNames = new Set<string>();
 
   function requireToken(req: IncomingMessage, query: URLSearchParams, allowQuery: boolean): void {
     const given = bearerToken(req) ?? (allowQuery ? query.get('token') : null);
@@ -227,7 +270,18 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     await pipeline(createReadStream(file), res);
   }
 
+  function requireKnownHost(req: IncomingMessage): void {
+    const name = req.headers.host === undefined ? null : urlHostName(req.headers.host);
+    if (name === null || !hostNames.has(name)) {
+      throw new HttpFailure(421, {
+        code: 'invalid',
+        message: 'Refused: the Host header does not name this server. Open the URL `landmark-studio serve` printed.',
+      });
+    }
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    requireKnownHost(req);
     const rawUrl = req.url ?? '/';
     const queryAt = rawUrl.indexOf('?');
     const rawPath = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
@@ -289,6 +343,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('The HTTP host did not bind a TCP port.');
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  hostNames = allowedHostNames(host, address.address);
 
   return {
     url: `http://${hostForUrl}:${address.port}/`,

@@ -13,6 +13,7 @@ export const HTTP_STATUS_OF: Record<ApiErrorCode, number> = {
   conflict: 409,
   confirm_required: 409,
   no_project: 409,
+  not_allowed: 403,
   internal: 500,
 };
 

@@ -6,7 +6,8 @@ import { ApiError } from '../../src-shared/api.js';
 
 export function isInside(root: string, target: string): boolean {
   const rel = path.relative(root, target);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  // `..name` is a child whose name starts with two dots, `..` or `../x` lies outside.
+  return rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 /** The real path of `root/relPath`; ApiError('not_found') when missing or outside `root`. */

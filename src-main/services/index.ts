@@ -1,6 +1,7 @@
 // The API implementation behind every transport (Electron IPC, the HTTP host, the CLI, tests).
 // Transports call `dispatch(services.handlers, method, payload)` from src-shared/api.ts, which
 // validates the payload before any handler runs. One project is open at a time.
+import path from 'node:path';
 import type { ApiHandlers } from '../../src-shared/api.js';
 import { ApiError } from '../../src-shared/api.js';
 import type { ImageKind } from '../../src-shared/bridge.js';
@@ -8,7 +9,8 @@ import type { ProgressEvent } from '../../src-shared/domain.js';
 import { annotationsHandlers } from './annotationsService.js';
 import { imagesHandlers } from './imagesService.js';
 import { ioHandlers } from './ioService.js';
-import { projectHandlers } from './projectService.js';
+import { createPathPolicy, PROJECT_ONLY, type PathAccess } from './pathPolicy.js';
+import { openProject, projectHandlers } from './projectService.js';
 import type { WorkerEntry } from '../jobs/runner.js';
 import { createRenditions } from './renditions.js';
 import { runsHandlers } from './runsService.js';
@@ -24,6 +26,11 @@ export interface ServicesOptions {
   runQueue?: boolean;
   /** Test seam: the worker script jobs run in. */
   jobEntry?: WorkerEntry;
+  /**
+   * Where request paths may point beyond the open project's folder and image folder (see
+   * pathPolicy.ts); default: nowhere else.
+   */
+  paths?: PathAccess;
 }
 
 export interface Services {
@@ -36,17 +43,22 @@ export interface Services {
 
 export function createServices(options: ServicesOptions = {}): Services {
   const session = new ProjectSession();
-  const project = projectHandlers(session, options.onProgress);
+  const policy = createPathPolicy(options.paths ?? PROJECT_ONLY, () => {
+    const store = session.current;
+    return store ? [store.dir, store.settings.require('imageRoot')] : [];
+  });
+  const project = projectHandlers(session, policy, options.onProgress);
   const handlers: ApiHandlers = {
     ...project,
     ...imagesHandlers(session),
     ...schemaHandlers(session),
     ...annotationsHandlers(session),
-    ...ioHandlers(session),
+    ...ioHandlers(session, policy),
     ...splitHandlers(session),
-    ...runsHandlers(session, options.onProgress, { runQueue: options.runQueue, entry: options.jobEntry }),
+    ...runsHandlers(session, policy, options.onProgress, { runQueue: options.runQueue, entry: options.jobEntry }),
   };
-  if (options.projectDir !== undefined) project['project.open']({ projectDir: options.projectDir });
+  // The caller's own choice (a command-line argument, a test), so not checked by the policy.
+  if (options.projectDir !== undefined) openProject(session, path.resolve(options.projectDir));
   const rendition = createRenditions(session);
   return {
     handlers,

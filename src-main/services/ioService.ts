@@ -1,7 +1,8 @@
 // io.import / io.export: label files through the pure parsers and formatters of ./io, applied
 // to and built from the project database. A file that does not parse imports nothing; one that
 // parses is applied in a single transaction and is one undo step.
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApiHandlers } from '../../src-shared/api.js';
 import { ApiError } from '../../src-shared/api.js';
@@ -23,6 +24,7 @@ import {
   parsePlainCsv,
 } from './io/index.js';
 import type { ImageSize, LabelSet, LabelSetItem } from './io/index.js';
+import type { PathPolicy } from './pathPolicy.js';
 import { addKeypoint, keypointSchema } from './schemaService.js';
 import type { ProjectSession } from './session.js';
 
@@ -35,7 +37,7 @@ const EDGE_TOLERANCE = 1;
 /** Warnings listed one by one before the rest are summarised. */
 const LISTED_WARNINGS = 50;
 
-export function ioHandlers(session: ProjectSession): IoHandlers {
+export function ioHandlers(session: ProjectSession, policy: PathPolicy): IoHandlers {
   return {
     async 'io.import'({ format, file, configFile }) {
       const store = session.require();
@@ -45,8 +47,11 @@ export function ioHandlers(session: ProjectSession): IoHandlers {
           `configFile is only read for DeepLabCut imports (format 'dlc'), not '${format}'.`,
         );
       }
-      const text = await readLabelFile(file);
-      const config = configFile === undefined ? undefined : await readLabelFile(configFile);
+      const text = await readLabelFile(await policy.check(file, 'read'), file);
+      const config =
+        configFile === undefined
+          ? undefined
+          : await readLabelFile(await policy.check(configFile, 'read', 'config file'), configFile);
       let set: LabelSet;
       try {
         set = parseLabelFile(format, text, config);
@@ -59,12 +64,15 @@ export function ioHandlers(session: ProjectSession): IoHandlers {
       return store.transaction(() => applyLabelSet(store, set, format));
     },
 
-    async 'io.export'({ format, file }) {
+    async 'io.export'({ format, file, overwrite }) {
       const store = session.require();
-      const target = path.resolve(file);
+      const target = await policy.check(file, 'write');
+      const shown = path.resolve(file);
       const folder = await stat(path.dirname(target)).catch(() => null);
       if (!folder?.isDirectory())
-        throw new ApiError('not_found', `Cannot export to ${target}: its folder does not exist.`);
+        throw new ApiError('not_found', `Cannot export to ${shown}: its folder does not exist.`);
+      if ((await stat(target).catch(() => null))?.isDirectory())
+        throw new ApiError('invalid', `Cannot export to ${shown}: it is a folder.`);
       const set = buildLabelSet(store);
       let text: string;
       try {
@@ -74,31 +82,51 @@ export function ioHandlers(session: ProjectSession): IoHandlers {
           throw new ApiError('invalid', `Cannot export as ${format}: ${err.message}`);
         throw err;
       }
-      // Written aside then renamed, so an existing file is replaced whole or not at all.
-      const partial = `${target}.${process.pid}.partial`;
-      try {
-        await writeFile(partial, text);
-        await rename(partial, target);
-      } catch (err) {
-        await rm(partial, { force: true });
-        throw new ApiError('invalid', `Cannot write ${target}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      return { file: target, count: set.items.length };
+      await writeWhole(target, text, overwrite, shown);
+      return { file: shown, count: set.items.length };
     },
   };
 }
 
-async function readLabelFile(file: string): Promise<string> {
-  const info = await stat(file).catch(() => null);
-  if (!info) throw new ApiError('not_found', `The file ${file} does not exist.`);
-  if (!info.isFile()) throw new ApiError('invalid', `${file} is not a file.`);
+/**
+ * Writes `text` to a temporary file beside `target`, then renames it over `target`, so a reader
+ * sees the old file or the new one, never half of one. Without `overwrite`, `target` is first
+ * created empty and exclusively: a file that appeared since the caller's check is not replaced.
+ */
+async function writeWhole(target: string, text: string, overwrite: boolean, shown: string): Promise<void> {
+  const partial = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${randomBytes(6).toString('hex')}.partial`,
+  );
+  let reserved = false;
+  try {
+    if (!overwrite) {
+      await (await open(target, 'wx')).close();
+      reserved = true;
+    }
+    await writeFile(partial, text, { flag: 'wx' });
+    await rename(partial, target);
+  } catch (err) {
+    // Cleaning up must not hide the error being reported.
+    await rm(partial, { force: true }).catch(() => {});
+    if (reserved) await rm(target, { force: true }).catch(() => {});
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && !reserved)
+      throw new ApiError('conflict', `${shown} already exists: choose another file, or ask to overwrite it.`);
+    throw new ApiError('invalid', `Cannot write ${shown}: ${code ?? 'the write failed'}.`);
+  }
+}
+
+/** The text of `real`, a file the policy allowed; messages name it as the caller did (`asked`). */
+async function readLabelFile(real: string, asked: string): Promise<string> {
+  const info = await stat(real);
   if (info.size > MAX_LABEL_FILE_BYTES) {
     throw new ApiError(
       'invalid',
-      `${file} is ${Math.round(info.size / 2 ** 20)} MB: label files over ${MAX_LABEL_FILE_BYTES / 2 ** 20} MB are refused.`,
+      `${asked} is ${Math.round(info.size / 2 ** 20)} MB: label files over ${MAX_LABEL_FILE_BYTES / 2 ** 20} MB are refused.`,
     );
   }
-  return (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+  return (await readFile(real, 'utf8')).replace(/^\uFEFF/, '');
 }
 
 function parseLabelFile(format: ImportFormat, text: string, configYaml: string | undefined): LabelSet {

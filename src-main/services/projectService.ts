@@ -7,6 +7,7 @@ import type { ProgressEvent, ProjectInfo } from '../../src-shared/domain.js';
 import { ProjectLockedError } from '../store/database.js';
 import type { ScannedFile } from '../store/images.js';
 import { ProjectStore } from '../store/projectStore.js';
+import type { PathPolicy } from './pathPolicy.js';
 import { scanImageRoot } from './scanImages.js';
 import type { ProjectSession } from './session.js';
 
@@ -15,13 +16,16 @@ type ProjectHandlers = Pick<ApiHandlers, 'project.create' | 'project.open' | 'pr
 export const MISSING_PROBLEM =
   'missing: not found in the image folder at the last relink (relink to the folder that holds it)';
 
-export function projectHandlers(session: ProjectSession, onProgress?: (e: ProgressEvent) => void): ProjectHandlers {
+export function projectHandlers(
+  session: ProjectSession,
+  policy: PathPolicy,
+  onProgress?: (e: ProgressEvent) => void,
+): ProjectHandlers {
   return {
     async 'project.create'({ projectDir, imageRoot, name }) {
       session.checkReplaceable();
-      const dir = path.resolve(projectDir);
-      const root = path.resolve(imageRoot);
-      await requireFolder(root, 'image folder');
+      const root = await policy.check(imageRoot, 'folder', 'image folder');
+      const dir = await policy.check(projectDir, 'write', 'project folder');
       if (ProjectStore.exists(dir)) {
         throw new ApiError(
           'conflict',
@@ -44,27 +48,9 @@ export function projectHandlers(session: ProjectSession, onProgress?: (e: Progre
       return projectInfo(store);
     },
 
-    'project.open'({ projectDir }) {
+    async 'project.open'({ projectDir }) {
       session.checkReplaceable();
-      const dir = path.resolve(projectDir);
-      if (!ProjectStore.exists(dir)) {
-        throw new ApiError(
-          'not_found',
-          `No project in ${dir}: it has no project.sqlite. Create a project there, or pick the folder that holds one.`,
-        );
-      }
-      let store: ProjectStore;
-      try {
-        store = ProjectStore.open(dir);
-      } catch (err) {
-        if (err instanceof ProjectLockedError) throw new ApiError('conflict', err.message);
-        throw new ApiError(
-          'invalid',
-          `Cannot open the project in ${dir}: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
-      session.replace(store);
-      return projectInfo(store);
+      return openProject(session, await policy.check(projectDir, 'folder', 'project folder'));
     },
 
     'project.info'() {
@@ -73,8 +59,7 @@ export function projectHandlers(session: ProjectSession, onProgress?: (e: Progre
 
     async 'project.relink'({ imageRoot }) {
       const store = session.require();
-      const root = path.resolve(imageRoot);
-      await requireFolder(root, 'image folder');
+      const root = await policy.check(imageRoot, 'folder', 'image folder');
       const scanned = await scanImageRoot(root, { exclude: [store.dir], onProgress });
       return store.transaction(() => applyRelink(store, root, scanned));
     },
@@ -148,8 +133,24 @@ export function projectInfo(store: ProjectStore): ProjectInfo {
   };
 }
 
-async function requireFolder(dir: string, what: string): Promise<void> {
-  const info = await stat(dir).catch(() => null);
-  if (!info) throw new ApiError('not_found', `The ${what} ${dir} does not exist.`);
-  if (!info.isDirectory()) throw new ApiError('invalid', `The ${what} ${dir} is not a folder.`);
+/** Makes the project in `dir` (an allowed, resolved path) the open one. */
+export function openProject(session: ProjectSession, dir: string): ProjectInfo {
+  if (!ProjectStore.exists(dir)) {
+    throw new ApiError(
+      'not_found',
+      `No project in ${dir}: it has no project.sqlite. Create a project there, or pick the folder that holds one.`,
+    );
+  }
+  let store: ProjectStore;
+  try {
+    store = ProjectStore.open(dir);
+  } catch (err) {
+    if (err instanceof ProjectLockedError) throw new ApiError('conflict', err.message);
+    throw new ApiError(
+      'invalid',
+      `Cannot open the project in ${dir}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  session.replace(store);
+  return projectInfo(store);
 }

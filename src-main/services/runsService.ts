@@ -7,8 +7,6 @@
 // the project's labels are never touched by a run.
 import type { ApiHandlers } from '../../src-shared/api.js';
 import { ApiError } from '../../src-shared/api.js';
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { EngineSummary, ProgressEvent, RunRecord, Split } from '../../src-shared/domain.js';
 import { cancelRun, failOrphanedRuns } from '../jobs/activeRuns.js';
 import { evaluatePredictions } from '../jobs/evaluateRun.js';
@@ -17,9 +15,10 @@ import { requireTrainedRun, runPrediction } from '../jobs/predictRun.js';
 import { preparePretraining, runPretraining } from '../jobs/pretrainRun.js';
 import { prepareTraining, runTraining } from '../jobs/trainRun.js';
 import type { ProjectStore } from '../store/projectStore.js';
+import type { PathPolicy } from './pathPolicy.js';
 import type { ProjectSession } from './session.js';
 import { aRunOfKind } from '../jobs/runNames.js';
-import { RunQueue } from '../jobs/runQueue.js';
+import { RunQueue, type QueuedRunRequest } from '../jobs/runQueue.js';
 import { probeEngine } from '../jobs/engineProbe.js';
 import type { WorkerEntry } from '../jobs/runner.js';
 import { scanImageRoot } from './scanImages.js';
@@ -80,6 +79,7 @@ function latestPrediction(store: ProjectStore, trainRunId: number, split: Split)
 
 export function runsHandlers(
   session: ProjectSession,
+  policy: PathPolicy,
   onProgress?: (e: ProgressEvent) => void,
   runsOptions: RunsOptions = {},
 ): RunsHandlers {
@@ -114,6 +114,17 @@ export function runsHandlers(
     };
   }
   let engine: Promise<EngineSummary> | null = null;
+  /** A queued run's request with its folder checked by the path policy and resolved. */
+  const allowedFolder = async <R extends QueuedRunRequest>(request: R): Promise<R> =>
+    request.kind === 'pretrain' && request.settings.folder !== undefined
+      ? {
+          ...request,
+          settings: {
+            ...request.settings,
+            folder: await policy.check(request.settings.folder, 'folder', 'image folder'),
+          },
+        }
+      : request;
   /** The open project, after failing runs whose process died. */
   const project = (): ProjectStore => {
     const store = session.require();
@@ -145,7 +156,12 @@ export function runsHandlers(
 
     async 'runs.pretrain'(req) {
       const store = project();
-      const { runId, outcome } = await runPretraining(store, await preparePretraining(store, req), options);
+      const folder = req.folder === undefined ? undefined : await policy.check(req.folder, 'folder', 'image folder');
+      const { runId, outcome } = await runPretraining(
+        store,
+        await preparePretraining(store, { ...req, folder }),
+        options,
+      );
       if (outcome.status === 'failed')
         throw new ApiError(
           'internal',
@@ -203,12 +219,12 @@ export function runsHandlers(
       return { cancelled: true };
     },
 
-    'runs.start'(request) {
-      return queue().enqueue(request);
+    async 'runs.start'(request) {
+      return queue().enqueue(await allowedFolder(request));
     },
 
-    'runs.estimate'(request) {
-      return queueOf(project()).estimate(request);
+    async 'runs.estimate'(request) {
+      return queueOf(project()).estimate(await allowedFolder(request));
     },
 
     'runs.pause'({ runId }) {
@@ -239,9 +255,7 @@ export function runsHandlers(
     },
 
     async 'folders.inspect'({ folder }) {
-      const resolved = path.resolve(folder);
-      const info = await stat(resolved).catch(() => null);
-      if (!info?.isDirectory()) throw new ApiError('not_found', `No folder ${resolved}.`);
+      const resolved = await policy.check(folder, 'folder', 'image folder');
       const store = session.current;
       const files = await scanImageRoot(resolved, { exclude: store ? [store.dir] : [] });
       const problems = files.filter((f) => f.problem !== null).length;

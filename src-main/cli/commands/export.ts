@@ -6,13 +6,20 @@ export const exportCommand: Command = {
   name: 'export',
   summary: "Write a project's labels to a file.",
   positionals: [{ name: 'project-dir', description: 'the project folder' }],
-  options: formatFlags('to'),
-  details: 'Example: landmark-studio export ./mice-project --coco labels-coco.json',
+  options: {
+    ...formatFlags('to'),
+    overwrite: { type: 'boolean', description: 'replace the file when it exists (default: refuse)' },
+  },
+  details: 'Example: landmark-studio export ./mice-project --coco labels-coco.json --overwrite',
   async run(args, ctx) {
     const { format, file } = chosenFormat(args, 'export');
     const written = await ctx.withSession(async (session) => {
       await session.openProject(args.positionals[0]!);
-      return session.call('io.export', { format, file: resolve(ctx.io.cwd, file) });
+      return session.call('io.export', {
+        format,
+        file: resolve(ctx.io.cwd, file),
+        overwrite: args.options.overwrite === true,
+      });
     });
     ctx.print(`Exported ${written.count} labeled items to ${written.file} (${format})`);
   },

@@ -242,7 +242,7 @@ describe('COCO keypoints, errors name the JSON path', () => {
     ],
     [
       withAnnotation({ keypoints: [20, 'x', 2, 0, 0, 0, 0, 0, 0] }),
-      /annotations\[0\].keypoints\[1\]: "snout" y must be a number, found "x"/,
+      /annotations\[0\].keypoints\[1\]: "snout" y must be a number, found a string/,
     ],
     [withAnnotation({ keypoints: [20, 30, 2] }), /annotations\[0\].keypoints: has 3 numbers, expected 3 x 3 keypoints/],
     [withAnnotation({ image_id: 99 }), /annotations\[0\].image_id: image 99 is not in images/],

@@ -3,7 +3,7 @@
 import { boxFromCrop, itemsFromInstances } from './instanceCrop.js';
 import type { Instance } from './instanceCrop.js';
 import { jsonArray, jsonBox, jsonObject, readJson } from './json.js';
-import { assertWritable, jsonCoordinate, formatError, keypointName } from './labelSet.js';
+import { assertWritable, describeValue, jsonCoordinate, formatError, keypointName } from './labelSet.js';
 import type { ImageSize, LabeledPoint, LabelSet } from './labelSet.js';
 
 export interface CocoFormatOptions {
@@ -18,12 +18,12 @@ type Id = number | string;
 function readId(value: unknown, field: string): Id {
   if ((typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && value !== ''))
     return value;
-  throw formatError(`must be an integer id, found ${JSON.stringify(value)}`, { field });
+  throw formatError(`must be an integer id, found ${describeValue(value)}`, { field });
 }
 
 function positive(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw formatError(`must be a positive number, found ${JSON.stringify(value)}`, { field });
+    throw formatError(`must be a positive number, found ${describeValue(value)}`, { field });
   }
   return value;
 }
@@ -83,7 +83,7 @@ export function parseCocoKeypoints(json: string): LabelSet {
         pair.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > names.length)
       ) {
         throw formatError(
-          `must be two keypoint numbers from 1 to ${names.length} (COCO counts from 1), found ${JSON.stringify(rawEdge)}`,
+          `must be two keypoint numbers from 1 to ${names.length} (COCO counts from 1), found ${describeValue(rawEdge)}`,
           {
             field: edgeField,
           },
@@ -104,7 +104,7 @@ export function parseCocoKeypoints(json: string): LabelSet {
     if (imageById.has(id)) throw formatError(`image id ${JSON.stringify(id)} is used twice`, { field: `${field}.id` });
     const file = image.file_name;
     if (typeof file !== 'string' || file === '')
-      throw formatError(`must be a file name, found ${JSON.stringify(file)}`, { field: `${field}.file_name` });
+      throw formatError(`must be a file name, found ${describeValue(file)}`, { field: `${field}.file_name` });
     const earlier = fileIndex.get(file);
     if (earlier !== undefined)
       throw formatError(`"${file}" is listed again (as images[${earlier}])`, { field: `${field}.file_name` });
@@ -136,7 +136,7 @@ export function parseCocoKeypoints(json: string): LabelSet {
       const at = (j: number) => ({ field: `${field}.keypoints[${3 * k + j}]` });
       const v = flat[3 * k + 2];
       if (v !== 0 && v !== 1 && v !== 2)
-        throw formatError(`visibility must be 0, 1 or 2, found ${JSON.stringify(v)}`, at(2));
+        throw formatError(`visibility must be 0, 1 or 2, found ${describeValue(v)}`, at(2));
       if (v === 0) continue;
       const name = keypoints[category.offset + k]!;
       points[category.offset + k] = {

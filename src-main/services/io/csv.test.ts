@@ -25,7 +25,7 @@ describe('readCsv', () => {
     expect(() => readCsv('a,b\n"open,1\n2,3')).toThrow(/line 2: a quoted cell is not closed/);
     expect(() => readCsv('a,b\nab"c,1')).toThrow(/line 2: a quote inside an unquoted cell/);
     expect(() => readCsv('a\n\n"x"y,1')).toThrow(ImportFormatError);
-    expect(() => readCsv('a\n\n"x"y,1')).toThrow(/line 3: unexpected "y" after a closing quote/);
+    expect(() => readCsv('a\n\n"x"y,1')).toThrow(/line 3: a closing quote must end its cell/);
   });
 });
 

@@ -44,7 +44,7 @@ export function readCsv(text: string): CsvRecord[] {
           i++;
         }
         if (i < src.length && src[i] !== ',' && src[i] !== '\n' && !src.startsWith('\r\n', i)) {
-          throw new ImportFormatError(`unexpected ${JSON.stringify(src[i])} after a closing quote`, line);
+          throw new ImportFormatError('a closing quote must end its cell (a comma or a line break expected)', line);
         }
       } else {
         while (i < src.length && src[i] !== ',' && src[i] !== '\n' && !src.startsWith('\r\n', i)) {

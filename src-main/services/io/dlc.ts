@@ -35,7 +35,11 @@ function readConfig(yamlText: string): DlcConfig {
   try {
     doc = parseYaml(yamlText);
   } catch (e) {
-    throw formatError(`is not valid YAML: ${(e as Error).message}`, { field: 'config.yaml' });
+    // The parser's message quotes the text (the file may be anything): only where and its error code.
+    const { code, linePos } = e as { code?: string; linePos?: { line: number; col: number }[] };
+    const where = linePos?.[0] ? `line ${linePos[0].line}, column ${linePos[0].col}: ` : '';
+    const what = code ? code.toLowerCase().replaceAll('_', ' ') : 'unreadable';
+    throw formatError(`is not valid YAML (${where}${what})`, { field: 'config.yaml' });
   }
   if (typeof doc !== 'object' || doc === null)
     throw formatError('is not a DeepLabCut project config', { field: 'config.yaml' });

@@ -1,6 +1,6 @@
 // Reading JSON label files: syntax errors name their line, shape errors the JSON path.
 import type { CropBox } from '../../../src-shared/domain.js';
-import { formatError, ImportFormatError } from './labelSet.js';
+import { describeValue, formatError, ImportFormatError } from './labelSet.js';
 
 /**
  * Offset of the first syntax error in text that JSON.parse refused (V8's messages do not always
@@ -77,34 +77,34 @@ function syntaxErrorOffset(text: string): number {
   }
 }
 
-/** Parses JSON text; a syntax error names the line it is on. */
+/**
+ * Parses JSON text; a syntax error names its line and column. The parser's own message is not
+ * passed on: it quotes the text, and the file may be anything but a label file.
+ */
 export function readJson(text: string): unknown {
   try {
     return JSON.parse(text);
-  } catch (e) {
-    const line = text.slice(0, syntaxErrorOffset(text)).split('\n').length;
-    throw new ImportFormatError(`not valid JSON: ${(e as Error).message}`, line);
+  } catch {
+    const offset = syntaxErrorOffset(text);
+    const before = text.slice(0, offset).split('\n');
+    const column = before.at(-1)!.length + 1;
+    const what =
+      offset >= text.length ? 'the text ends inside a value' : 'a JSON value, comma, colon or bracket expected here';
+    throw new ImportFormatError(`not valid JSON (column ${column}: ${what})`, before.length);
   }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'an array';
-  const text = JSON.stringify(value);
-  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
 /** The JSON object at `field`, or an ImportFormatError saying what was found instead. */
 export function jsonObject(value: unknown, field: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw formatError(`must be an object, found ${describe(value)}`, { field });
+    throw formatError(`must be an object, found ${describeValue(value)}`, { field });
   }
   return value as Record<string, unknown>;
 }
 
 /** The JSON array at `field`, or an ImportFormatError saying what was found instead. */
 export function jsonArray(value: unknown, field: string): unknown[] {
-  if (!Array.isArray(value)) throw formatError(`must be an array, found ${describe(value)}`, { field });
+  if (!Array.isArray(value)) throw formatError(`must be an array, found ${describeValue(value)}`, { field });
   return value;
 }
 
@@ -113,7 +113,7 @@ export function jsonBox(raw: unknown, field: string): CropBox | null {
   if (raw === undefined || raw === null) return null;
   const b = jsonArray(raw, field);
   if (b.length !== 4 || b.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
-    throw formatError(`must be [x, y, width, height], found ${JSON.stringify(raw)}`, { field });
+    throw formatError(`must be [x, y, width, height] numbers, found ${describeValue(raw)}`, { field });
   }
   const [x, y, w, h] = b as [number, number, number, number];
   if (w < 0 || h < 0) throw formatError('width and height must not be negative', { field });

@@ -65,12 +65,24 @@ export function formatError(message: string, where: Where): ImportFormatError {
   return new ImportFormatError(message, where.line, where.field);
 }
 
+/**
+ * A JSON value of the wrong kind, for messages: numbers, booleans and null as they are, other
+ * values by their kind only, so no text of the file is repeated (it may not be a label file).
+ */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return 'an object';
+}
+
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** A coordinate from a JSON value: a finite number >= 0, else an ImportFormatError saying what was found. */
 export function jsonCoordinate(value: unknown, where: Where, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value))
-    throw formatError(`${what} must be a number, found ${JSON.stringify(value)}`, where);
+    throw formatError(`${what} must be a number, found ${describeValue(value)}`, where);
   if (value < 0) throw formatError(`${what} must not be negative, found ${value}`, where);
   return value;
 }
@@ -84,7 +96,7 @@ export function cellCoordinate(cell: string, where: Where, what: string): number
 
 /** Keypoint names as the API keeps them: trimmed, non-empty, at most 200 characters, unique. */
 export function keypointName(raw: unknown, where: Where, seen: ReadonlySet<string>): string {
-  if (typeof raw !== 'string') throw formatError(`keypoint name must be text, found ${JSON.stringify(raw)}`, where);
+  if (typeof raw !== 'string') throw formatError(`keypoint name must be text, found ${describeValue(raw)}`, where);
   const name = raw.trim();
   if (name === '') throw formatError('keypoint name is empty', where);
   if (name.length > 200)
@@ -96,7 +108,7 @@ export function keypointName(raw: unknown, where: Where, seen: ReadonlySet<strin
 /** A pair of keypoint names (edge, flip pair, norm pair) that must both exist and differ. */
 export function keypointPair(raw: unknown, keypoints: readonly string[], where: Where, what: string): [string, string] {
   if (!Array.isArray(raw) || raw.length !== 2 || typeof raw[0] !== 'string' || typeof raw[1] !== 'string') {
-    throw formatError(`${what} must be a pair of keypoint names, found ${JSON.stringify(raw)}`, where);
+    throw formatError(`${what} must be a pair of keypoint names, found ${describeValue(raw)}`, where);
   }
   const pair: [string, string] = [raw[0].trim(), raw[1].trim()];
   for (const name of pair) {

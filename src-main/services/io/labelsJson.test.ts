@@ -83,7 +83,7 @@ describe('labels.json extensions and edge cases', () => {
 
   const base = { names: ['a', 'b'], items: [{ file: 'x.png', points: [[1, 2], null] }] };
   it.each([
-    [{ ...base, names: 'a' }, /names: must be an array, found "a"/],
+    [{ ...base, names: 'a' }, /names: must be an array, found a string/],
     [{ ...base, names: ['a', ' a'] }, /names\[1\]: keypoint "a" is named twice/],
     [{ ...base, items: [{ file: 'x.png', points: [[1, 2]] }] }, /items\[0\].points: has 1 points for 2 names/],
     [
@@ -92,7 +92,7 @@ describe('labels.json extensions and edge cases', () => {
     ],
     [
       { ...base, items: [{ file: 'x.png', points: [['1', 2], null] }] },
-      /items\[0\].points\[0\]\[0\]: x must be a number, found "1"/,
+      /items\[0\].points\[0\]\[0\]: x must be a number, found a string/,
     ],
     [
       { ...base, items: [{ file: 'x.png', points: [[1, 2, 'hidden'], null] }] },

@@ -7,6 +7,7 @@ import { jsonArray, jsonBox, jsonObject, readJson } from './json.js';
 import {
   assertOnePartnerEach,
   assertWritable,
+  describeValue,
   jsonCoordinate,
   formatError,
   keypointName,
@@ -21,7 +22,7 @@ function readPoint(raw: unknown, field: string): LabeledPoint | null {
     throw formatError(`a point is [x, y], [x, y, "occluded"] or null, found ${p.length} elements`, { field });
   const visibility = p.length === 3 ? p[2] : 'visible';
   if (visibility !== 'visible' && visibility !== 'occluded') {
-    throw formatError(`the third element must be "visible" or "occluded", found ${JSON.stringify(visibility)}`, {
+    throw formatError(`the third element must be "visible" or "occluded", found ${describeValue(visibility)}`, {
       field,
     });
   }
@@ -61,7 +62,7 @@ export function parseLabelsJson(json: string): LabelSet {
     const field = `items[${i}]`;
     const item = jsonObject(raw, field);
     if (typeof item.file !== 'string' || item.file === '')
-      throw formatError(`must be a file name, found ${JSON.stringify(item.file)}`, { field: `${field}.file` });
+      throw formatError(`must be a file name, found ${describeValue(item.file)}`, { field: `${field}.file` });
     const points = jsonArray(item.points, `${field}.points`);
     if (points.length !== keypoints.length) {
       throw formatError(`has ${points.length} points for ${keypoints.length} names`, { field: `${field}.points` });

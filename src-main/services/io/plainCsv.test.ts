@@ -97,7 +97,7 @@ describe('plain CSV', () => {
     ['', /line 1: the file is empty/],
     [
       'f.png,a,1,2\n',
-      /line 1: unknown column "f.png" \(the columns are image, keypoint, x, y, visibility, crop_x, crop_y, crop_w, crop_h; the header row is required\)/,
+      /line 1: column 1 of the header is not one of image, keypoint, x, y, visibility, crop_x, crop_y, crop_w, crop_h \(a header row naming the columns is required\)/,
     ],
     ['image,keypoint,x\n', /line 1: missing column y/],
     ['image,keypoint,x,y,x\n', /line 1: column "x" appears twice/],

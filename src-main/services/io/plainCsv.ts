@@ -18,9 +18,11 @@ function readHeader(cells: string[], line: number): Map<string, number> {
   cells.forEach((raw, j) => {
     const name = raw.trim().toLowerCase();
     if (!COLUMNS.includes(name)) {
-      throw formatError(`unknown column "${raw}" (the columns are ${COLUMNS.join(', ')}; the header row is required)`, {
-        line,
-      });
+      // Not named: until its header is read the file may be anything, and is not echoed.
+      throw formatError(
+        `column ${j + 1} of the header is not one of ${COLUMNS.join(', ')} (a header row naming the columns is required)`,
+        { line },
+      );
     }
     if (index.has(name)) throw formatError(`column "${name}" appears twice`, { line });
     index.set(name, j);

@@ -11,6 +11,7 @@ import { ApiError, dispatch } from '../../../src-shared/api.js';
 import type { ApiMethod, ApiRequest, ApiResponse } from '../../../src-shared/api.js';
 import { createServices } from '../index.js';
 import type { Services, ServicesOptions } from '../index.js';
+import { ANYWHERE } from '../pathPolicy.js';
 
 export interface Workspace {
   dir: string;
@@ -71,9 +72,12 @@ export function writeBmp(file: string, width: number, height: number, rgb: [numb
   return bytes;
 }
 
-/** A services instance with typed calls through `dispatch` (payloads validated as on the wire). */
+/**
+ * A services instance with typed calls through `dispatch` (payloads validated as on the wire);
+ * paths allowed anywhere unless `options.paths` says otherwise, like the CLI's.
+ */
 export function testServices(options: ServicesOptions = {}) {
-  const services: Services = createServices(options);
+  const services: Services = createServices({ paths: ANYWHERE, ...options });
   const call = <M extends ApiMethod>(method: M, payload: ApiRequest<M>): Promise<ApiResponse<M>> =>
     dispatch(services.handlers, method, payload) as Promise<ApiResponse<M>>;
   /** Calls with a payload of any shape, for bad-input tests. */

@@ -13,7 +13,7 @@ export function toApiError(error: unknown): ApiError {
     if (isErrorCode(code) && typeof message === 'string') return new ApiError(code, message);
     if (typeof message === 'string') {
       // Electron's IPC prefixes rethrown messages ("Error invoking remote method 'x': Error: ...").
-      const match = /\b(invalid|not_found|conflict|confirm_required|no_project|internal): (.*)$/s.exec(message);
+      const match = new RegExp(`\\b(${API_ERROR_CODES.join('|')}): (.*)$`, 's').exec(message);
       if (match && isErrorCode(match[1])) return new ApiError(match[1], match[2] ?? message);
       return new ApiError('internal', message);
     }

@@ -146,8 +146,11 @@ export class RunQueue {
       throw new ApiError('conflict', `Run ${runId} is already ${run.status}.`);
     if (run.status === 'done' && run.metrics?.stoppedBy === 'epochs')
       throw new ApiError('invalid', `Run ${runId} already trained all its epochs: start a new run for more.`);
+    // Without a budget of its own, a resumed session gets the run's first budget again.
+    const budget = minutes ?? (typeof run.config.minutes === 'number' ? run.config.minutes : undefined);
     let request: StoredRequest;
-    if (run.checkpointPath !== null) request = { kind: 'pretrain', resume: true, ...(minutes ? { minutes } : {}) };
+    if (run.checkpointPath !== null)
+      request = { kind: 'pretrain', resume: true, ...(budget ? { minutes: budget } : {}) };
     else if (run.request !== null && run.startedAt === null) {
       // Paused before it ever started: it starts afresh with its own settings.
       request = run.request as QueuedRunRequest;

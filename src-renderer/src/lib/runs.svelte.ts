@@ -28,16 +28,16 @@ export class RunsModel {
   engine = $state<EngineSummary | null>(null);
   engineError = $state<string | null>(null);
 
-  /** The newest evaluation of each training run. */
+  /** The newest evaluation of each training run, by training run id. */
   evaluations = $derived(
-    new Map(
+    Object.fromEntries(
       this.runs
         .filter((r) => r.kind === 'evaluate' && r.status === 'done' && r.metrics)
         .map((r) => {
           const summary = { ...(r.metrics as unknown as EvaluationSummary), evaluationRunId: r.id };
-          return [summary.trainRunId, summary] as const;
+          return [summary.trainRunId, summary];
         }),
-    ),
+    ) as Record<number, EvaluationSummary | undefined>,
   );
   /** Runs waiting in the queue, in order. */
   waiting = $derived(this.runs.filter((r) => r.status === 'queued' && r.request !== null));

@@ -175,6 +175,12 @@ export type TrainBackbone = (typeof TRAIN_BACKBONES)[number];
 /** Unsupervised pretraining methods (DESIGN "Methods"). */
 export const PRETRAIN_METHODS = ['moco', 'dense-contrastive'] as const;
 export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
+/**
+ * The pretraining `pretrain` runs without --method: the one with the best measured few-shot gain
+ * on full frames (bench/README.md, 20 labels: dense contrastive 0.763x random init's held-out
+ * error with the heatmap head; MoCo made it worse at every budget tried).
+ */
+export const DEFAULT_PRETRAIN_METHOD: PretrainMethod = 'dense-contrastive';
 
 /** Which backbone stages a head trains: none (frozen features), the last used stage, or all. */
 export const FINE_TUNE_CHOICES = ['none', 'last', 'all'] as const;

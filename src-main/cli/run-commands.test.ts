@@ -155,7 +155,10 @@ describe('run commands', { timeout: 300_000 }, () => {
   it('demo --quick pretrains, trains on random-init and on pretrained features, and reports them side by side', async () => {
     const run = await cli('demo', '--quick', '--regime', 'frame', '--out', 'quick-demo');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/Pretrained MoCo \(resnet18, 64 px views\) on 40 unlabeled images .*: run 1\n/);
+    // The default pretraining, dense contrastive, at its default 48 px views.
+    expect(run.stdout).toMatch(
+      /Pretrained dense-contrastive \(resnet18, 48 px views\) on 40 unlabeled images .*: run 1\n/,
+    );
     expect(run.stdout).toMatch(/Trained the heatmap head on random-init features .*: run 2\n/);
     expect(run.stdout).toMatch(/Trained the heatmap head on pretrained features \(run 1\) .*: run \d+\n/);
     const summary = run.stdout.slice(run.stdout.indexOf('== Demo finished'));
@@ -165,7 +168,10 @@ describe('run commands', { timeout: 300_000 }, () => {
     const html = readFileSync(join(root, 'quick-demo', 'frame', 'report.html'), 'utf8');
     expect(html).toContain('<th>pretrained features (run 1)</th>');
     expect(html).toContain('<th>random-init features</th>');
-    expect(html).toContain('pretraining loss (InfoNCE)');
-    expect(html).toContain('chance ln(queue+1)');
+    // Both models' training losses in one chart, and the pretraining's against its chance level.
+    expect(html).toMatch(/<polyline [^>]*stroke="#2563eb"[^>]*><title>pretrained features \(run 1\)<\/title>/);
+    expect(html).toMatch(/<polyline [^>]*stroke="#6b7280"[^>]*><title>random-init features<\/title>/);
+    expect(html).toContain('pretraining loss (dense-contrastive, InfoNCE)');
+    expect(html).toContain('chance ln(2 x points - 1)');
   }, 600_000);
 });

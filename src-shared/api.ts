@@ -30,6 +30,8 @@ import {
 } from './domain.js';
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** Most optimisation steps a training run takes; also the cap of a run budgeted in minutes only. */
+export const MAX_TRAIN_STEPS = 1_000_000;
 const name = z.string().trim().min(1).max(200);
 const path = z.string().min(1).max(4096);
 /** Seed of a random choice (split, label draw, initialisation): an integer in 0..2^31. */
@@ -122,7 +124,17 @@ export const apiRequests = {
       /** Labeled images to train on; default all labeled train images. */
       labels: z.number().int().min(1).max(1_000_000).optional(),
       seed: seed.default(1),
-      steps: z.number().int().min(1).max(1_000_000).optional(),
+      /** Optimisation steps; default the head's when no `minutes` is given, else as many as fit. */
+      steps: z.number().int().min(1).max(MAX_TRAIN_STEPS).optional(),
+      /**
+       * Wall-clock budget: training stops after the step that spends it (or at `steps`, whichever
+       * comes first), and the cosine learning-rate schedule runs out over it.
+       */
+      minutes: z
+        .number()
+        .finite('a training budget must be a finite number of minutes')
+        .positive('a training budget must be a positive number of minutes, e.g. 5 or 0.5 (zero trains nothing)')
+        .optional(),
     })
     .strict(),
   /**
@@ -130,11 +142,12 @@ export const apiRequests = {
    * resolves when the run stops: its epochs or minutes budget, or runs.cancel (which checkpoints
    * it: a cancelled pretraining run is resumable, not failed). `resume`: the id of a pretraining
    * run to continue from its checkpoint (its other settings are kept; `minutes` budgets this
-   * session). Its id is what runs.train takes as `features`.
+   * session). Its id is what runs.train takes as `features`. `method`: DEFAULT_PRETRAIN_METHOD
+   * (dense-contrastive, the best measured few-shot gain) when left out, or the resumed run's.
    */
   'runs.pretrain': z
     .object({
-      method: z.enum(PRETRAIN_METHODS).default('moco'),
+      method: z.enum(PRETRAIN_METHODS).optional(),
       backbone: z.enum(TRAIN_BACKBONES).optional(),
       /** Side of the square views, pixels; smaller images are upscaled. */
       size: z.number().int().min(16).max(1024).optional(),

@@ -2,7 +2,7 @@
 // pretraining run named as features), draws the labeled images, records the run with its full
 // configuration, runs the 'train' job and records where the model went.
 import path from 'node:path';
-import { ApiError, type ApiParsed } from '../../src-shared/api.js';
+import { ApiError, MAX_TRAIN_STEPS, type ApiParsed } from '../../src-shared/api.js';
 import type { FineTuneChoice } from '../../src-shared/domain.js';
 import { createRng } from '../../src-shared/random.js';
 import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../ml/train/config.js';
@@ -56,7 +56,8 @@ function resolveSpec(req: TrainRequest, keypointCount: number): TrainedModelSpec
     fineTune,
     keypointCount,
     seed: req.seed,
-    steps: req.steps ?? defaults.steps,
+    // A budget in minutes alone: the clock, not a step count, ends the run.
+    steps: req.steps ?? (req.minutes === undefined ? defaults.steps : MAX_TRAIN_STEPS),
   };
 }
 
@@ -77,6 +78,8 @@ export interface PreparedTraining {
   features: FeatureSource;
   items: JobLabeledImage[];
   flipPairs: [number, number][];
+  /** Wall-clock budget of the training, seconds; null = `spec.steps` alone ends it. */
+  budgetSeconds: number | null;
   /** Labeled train images left out because their file is unusable. */
   warnings: string[];
 }
@@ -118,13 +121,22 @@ export function prepareTraining(store: ProjectStore, req: TrainRequest): Prepare
   const items = chosen.map((item) => ({ ...jobImage(store, item), points: labelsOf(store, item.id, keypointIds) }));
   const config = {
     ...spec,
+    minutes: req.minutes ?? null,
     features: req.features,
     labels: count,
     labeledImageIds: chosen.map((item) => item.id),
     keypointIds,
     keypointNames: keypoints.map((k) => k.name),
   };
-  return { config, spec, features, items, flipPairs: flipPairsOf(store, keypointIds), warnings: unusable };
+  return {
+    config,
+    spec,
+    features,
+    items,
+    flipPairs: flipPairsOf(store, keypointIds),
+    budgetSeconds: req.minutes === undefined ? null : req.minutes * 60,
+    warnings: unusable,
+  };
 }
 
 export async function runTraining(
@@ -139,6 +151,7 @@ export async function runTraining(
     features: prepared.features,
     items: prepared.items,
     flipPairs: prepared.flipPairs,
+    budgetSeconds: prepared.budgetSeconds,
     modelDir: path.join(store.modelsDir, modelFolder(runId)),
     cacheDir: store.cacheDir,
   };

@@ -9,7 +9,8 @@ import type { JobContext } from '../protocol.js';
 import { buildBackbone, FEATURE_STAGES, MODEL_RESIZE_MODE, saveLandmarkModel } from './landmarkModel.js';
 
 export async function trainJob(payload: unknown, ctx: JobContext): Promise<TrainResult> {
-  const { spec, features, items, flipPairs, modelDir, cacheDir } = payload as TrainPayload;
+  const { spec, features, items, flipPairs, budgetSeconds, modelDir, cacheDir } = payload as TrainPayload;
+  const budget = budgetSeconds === null ? {} : { budgetSeconds };
   ctx.progress({ step: 0, totalSteps: spec.steps, message: 'loading images' });
   const labeled: LabeledItem[] = items.map((item) => ({
     id: item.id,
@@ -45,6 +46,7 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
                 inputSize: spec.inputSize,
                 fineTune: spec.fineTune,
                 steps: spec.steps,
+                ...budget,
                 backboneStage: stages.heatmap,
                 outputStride: stages.heatmapStride,
               },
@@ -59,7 +61,12 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
               items: labeled,
               keypointCount: spec.keypointCount,
               // Paper 000: a 48x48 grid for 96x96 input, i.e. half the input side.
-              config: { inputSize: spec.inputSize, featureGridSize: Math.round(spec.inputSize / 2), steps: spec.steps },
+              config: {
+                inputSize: spec.inputSize,
+                featureGridSize: Math.round(spec.inputSize / 2),
+                steps: spec.steps,
+                ...budget,
+              },
               resizeMode: MODEL_RESIZE_MODE,
               stages: stages.paper,
               cacheDir,
@@ -67,8 +74,9 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
             },
             control,
           );
+    const steps = report.losses.length;
     try {
-      ctx.progress({ step: spec.steps, totalSteps: spec.steps, message: 'saving the model' });
+      ctx.progress({ step: steps, totalSteps: steps, message: 'saving the model' });
       await saveLandmarkModel(modelDir, spec, model);
     } finally {
       model.dispose();
@@ -77,6 +85,7 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
       examples: report.examples,
       problems: report.problems,
       unlabeledKeypoints: report.unlabeledKeypoints,
+      steps,
       seconds: report.seconds,
       imagesPerSecond: report.imagesPerSecond,
       finalLoss: report.losses.at(-1) ?? null,

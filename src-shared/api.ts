@@ -68,6 +68,12 @@ export const apiRequests = {
     .object({ id, name: name.optional(), color: color.optional(), flipPartnerId: id.nullable().optional() })
     .strict(),
   'keypoints.reorder': z.object({ ids: z.array(id).min(1).max(1000) }).strict(),
+  /**
+   * Rejects pairing `a` with `b` as flip partners (a name-based proposal, or partners already
+   * set, which are unpaired): imports do not pair them again. Setting them as partners with
+   * keypoints.update lifts the rejection.
+   */
+  'keypoints.rejectFlipPair': z.object({ a: id, b: id }).strict(),
   /** Deleting a keypoint that has labels needs `confirm: true`. */
   'keypoints.delete': z.object({ id, confirm: z.boolean().default(false) }).strict(),
   'skeleton.addEdge': z.object({ a: id, b: id }).strict(),
@@ -184,6 +190,7 @@ export interface ApiResponses {
   'keypoints.add': KeypointSchema;
   'keypoints.update': KeypointSchema;
   'keypoints.reorder': KeypointSchema;
+  'keypoints.rejectFlipPair': KeypointSchema;
   'keypoints.delete': KeypointSchema;
   'skeleton.addEdge': KeypointSchema;
   'skeleton.deleteEdge': KeypointSchema;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { proposeFlipPartners, sideOfName } from './flipPartners.js';
+import { proposeFlipPartners, reviewFlipPartners, sideOfName } from './flipPartners.js';
 
 describe('sideOfName', () => {
   it('finds left/right and l/r as prefix, suffix or infix, with separators or camelCase, in any case', () => {
@@ -81,6 +81,30 @@ describe('proposeFlipPartners', () => {
     expect(proposeFlipPartners(['left_eye', 'right_eye', 'eye_l'], new Set(['left_eye', 'right_eye']))).toEqual({
       pairs: [],
       unpaired: [{ name: 'eye_l', reason: 'no keypoint is its right counterpart' }],
+    });
+  });
+});
+
+describe('reviewFlipPartners', () => {
+  const kp = (id: number, name: string, flipPartnerId: number | null = null) => ({ id, name, flipPartnerId });
+
+  it('proposes pairs of partner-less keypoints, leaves rejected pairs out, and lists every sided keypoint without a partner', () => {
+    const keypoints = [
+      kp(1, 'left_eye', 2),
+      kp(2, 'right_eye', 1),
+      kp(3, 'ear_L'),
+      kp(4, 'ear_R'),
+      kp(5, 'paw_L'),
+      kp(6, 'paw_R'),
+    ];
+    expect(reviewFlipPartners(keypoints, [[6, 5]])).toEqual({
+      proposals: [{ left: 3, right: 4 }],
+      unpaired: [
+        { keypointId: 3, reason: 'its partner by name, "ear_R", is proposed but not set' },
+        { keypointId: 4, reason: 'its partner by name, "ear_L", is proposed but not set' },
+        { keypointId: 5, reason: 'its partner by name, "paw_R", was rejected' },
+        { keypointId: 6, reason: 'its partner by name, "paw_L", was rejected' },
+      ],
     });
   });
 });

@@ -93,3 +93,56 @@ export function proposeFlipPartners(
 }
 
 const quoteList = (names: string[]): string => names.map((n) => `"${n}"`).join(', ');
+
+/** Whether pairing keypoints `a` and `b` is among the `rejected` pairs (either order). */
+export function isRejectedPair(rejected: readonly (readonly [number, number])[], a: number, b: number): boolean {
+  return rejected.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
+}
+
+/** What the schema editor, the importers and training need to know about a schema's partners. */
+export interface FlipPartnerReview {
+  /** Name-based pairs of partner-less keypoints that the user has not rejected. */
+  proposals: { left: number; right: number }[];
+  /** Keypoints whose names say they have a side but that have no partner, with why. */
+  unpaired: { keypointId: number; reason: string }[];
+}
+
+/**
+ * Reviews a schema's keypoints: partners proposed from names (leaving out `rejected` pairs of ids)
+ * and every sided keypoint still without a partner.
+ */
+export function reviewFlipPartners(
+  keypoints: readonly { id: number; name: string; flipPartnerId: number | null }[],
+  rejected: readonly (readonly [number, number])[],
+): FlipPartnerReview {
+  const idOf = new Map(keypoints.map((k) => [k.name, k.id]));
+  const taken = new Set(keypoints.filter((k) => k.flipPartnerId !== null).map((k) => k.name));
+  const found = proposeFlipPartners(
+    keypoints.map((k) => k.name),
+    taken,
+  );
+  const proposals: FlipPartnerReview['proposals'] = [];
+  const unpaired: FlipPartnerReview['unpaired'] = found.unpaired.map(({ name, reason }) => ({
+    keypointId: idOf.get(name)!,
+    reason,
+  }));
+  for (const [leftName, rightName] of found.pairs) {
+    const [left, right] = [idOf.get(leftName)!, idOf.get(rightName)!];
+    const rejectedPair = isRejectedPair(rejected, left, right);
+    if (!rejectedPair) proposals.push({ left, right });
+    for (const [id, other] of [
+      [left, rightName],
+      [right, leftName],
+    ] as const) {
+      unpaired.push({
+        keypointId: id,
+        reason: rejectedPair
+          ? `its partner by name, "${other}", was rejected`
+          : `its partner by name, "${other}", is proposed but not set`,
+      });
+    }
+  }
+  const order = new Map(keypoints.map((k, i) => [k.id, i]));
+  unpaired.sort((a, b) => order.get(a.keypointId)! - order.get(b.keypointId)!);
+  return { proposals, unpaired };
+}

@@ -38,6 +38,8 @@ export interface TrainPayload {
   flipPairs: [number, number][];
   /** Wall-clock budget, seconds (null: the spec's steps alone end the training). */
   budgetSeconds: number | null;
+  /** False: the heatmap head's augmentation never flips (a sided keypoint lacks its partner). */
+  horizontalFlips: boolean;
   /** Absolute folder the trained model is written to. */
   modelDir: string;
   cacheDir: string | null;

@@ -159,6 +159,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN owner_pid INTEGER;  -- pid of the process persisting the run
     `,
   },
+  {
+    description: 'flip partners: name-based partner proposals the user rejected, so re-imports do not pair them again',
+    sql: `
+      CREATE TABLE flip_pair_rejections (
+        a INTEGER NOT NULL REFERENCES keypoints (id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES keypoints (id) ON DELETE CASCADE,
+        CHECK (a < b),                 -- stored normalised, as skeleton edges are
+        PRIMARY KEY (a, b)
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -51,6 +51,7 @@ test('edit the keypoint schema; deleting a labeled keypoint asks first', async (
   await page.getByRole('button', { name: 'Reject partners left ear and right ear' }).click();
   await expect(page.getByTestId('flip-proposal')).toHaveCount(0);
   await expect(page.getByTestId('flip-unpaired')).toContainText('its partner by name, "right ear", was rejected');
+  await screenshot(page, 'flip-partner-rejected');
   // Setting them by hand overrides the rejection.
   await page.getByLabel('Flip partner of left ear').selectOption({ label: 'right ear' });
   await expect(page.getByTestId('flip-unpaired')).toHaveCount(0);

@@ -1,5 +1,5 @@
 // prepareTraining's flip decision: the heatmap head's augmentation flips images only while every
-// keypoint whose name says it has a side has a partner.
+// keypoint whose name says it has a side has a partner; a run trained without flips says why.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labelingProject, workspace, type Workspace } from '../services/testing/fixtures.js';
 import { ProjectStore } from '../store/projectStore.js';
@@ -56,6 +56,24 @@ describe('prepareTraining: horizontal flips', () => {
       expect(paper.warnings).toEqual([]);
     } finally {
       store.close();
+    }
+  });
+
+  it('trains a run without flips and records why in its problems', async () => {
+    const p = await labelingProject(ws, 1, ['nose', 'paw_L']);
+    try {
+      for (const k of p.keypoints)
+        await p.call('annotations.set', { imageId: p.images[0]!.id, keypointId: k.id, x: 20, y: 20 });
+      const run = await p.call('runs.train', { ...heatmap, size: 64, steps: 2 });
+      expect(run.status).toBe('done');
+      expect(run.config.horizontalFlips).toBe(false);
+      expect(run.metrics?.problems).toEqual([
+        expect.stringMatching(
+          /^horizontal flips are off: "paw_L" \(no keypoint is its right counterpart\) says it has a side/,
+        ),
+      ]);
+    } finally {
+      p.services.close();
     }
   });
 

@@ -1,5 +1,6 @@
-// The keypoint schema editor against the real services: rename, colour, flip partners, reorder
-// (buttons and drag), skeleton, normalisation pair, and deleting a labeled keypoint only after
+// The keypoint schema editor against the real services: rename, colour, flip partners (a name-based
+// proposal rejected, then set by hand), reorder (buttons and drag), skeleton, normalisation pair,
+// and deleting a labeled keypoint only after
 // the confirmation that names its label count.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -45,7 +46,15 @@ test('edit the keypoint schema; deleting a labeled keypoint asks first', async (
   await tail.fill('tail base');
   await tail.press('Enter');
   await page.getByLabel('Colour of left ear').fill('#00ff00');
+  // The names propose the ears as partners; rejecting leaves them unpaired and says training will not flip.
+  await expect(page.getByTestId('flip-proposal')).toHaveText(/left ear ↔ right ear/);
+  await page.getByRole('button', { name: 'Reject partners left ear and right ear' }).click();
+  await expect(page.getByTestId('flip-proposal')).toHaveCount(0);
+  await expect(page.getByTestId('flip-unpaired')).toContainText('its partner by name, "right ear", was rejected');
+  await screenshot(page, 'flip-partner-rejected');
+  // Setting them by hand overrides the rejection.
   await page.getByLabel('Flip partner of left ear').selectOption({ label: 'right ear' });
+  await expect(page.getByTestId('flip-unpaired')).toHaveCount(0);
   // Partners are symmetric: the other row follows.
   await expect(page.getByLabel('Flip partner of right ear').locator('option:checked')).toHaveText('left ear');
 

@@ -40,7 +40,9 @@ if (mode === 'serve') {
   try {
     electronBinary = require('electron'); // the binary's path; throws when it was never downloaded
   } catch {
-    console.error('Electron is not installed on this machine; run `npm run serve` to open the same UI in a browser.');
+    console.error(
+      "Electron's binary is not installed on this machine (get it with `node node_modules/electron/install.js` where the download works); run `npm run serve` to open the same UI in a browser.",
+    );
     process.exit(1);
   }
   if (!existsSync(electronBinary)) {

@@ -33,6 +33,8 @@ import {
 } from './domain.js';
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** Most optimisation steps a training run takes; also the cap of a run budgeted in minutes only. */
+export const MAX_TRAIN_STEPS = 1_000_000;
 const name = z.string().trim().min(1).max(200);
 /**
  * A file or folder path: no control characters (a NUL byte would cut it short in the system
@@ -71,14 +73,25 @@ const trainSettings = z
     /** Labeled images to train on; default all labeled train images. */
     labels: z.number().int().min(1).max(1_000_000).optional(),
     seed: seed.default(1),
-    steps: z.number().int().min(1).max(1_000_000).optional(),
+    /** Optimisation steps; default the head's when no `minutes` is given, else as many as fit. */
+    steps: z.number().int().min(1).max(MAX_TRAIN_STEPS).optional(),
+    /**
+     * Wall-clock budget: training stops after the step that spends it (or at `steps`, whichever
+     * comes first), and the cosine learning-rate schedule runs out over it.
+     */
+    minutes: z
+      .number()
+      .finite('a training budget must be a finite number of minutes')
+      .positive('a training budget must be a positive number of minutes, e.g. 5 or 0.5 (zero trains nothing)')
+      .optional(),
   })
   .strict();
 
 /** Settings of an unsupervised pretraining run on the project's images or on `folder` (recursively). */
 const pretrainSettings = z
   .object({
-    method: z.enum(PRETRAIN_METHODS).default('moco'),
+    /** DEFAULT_PRETRAIN_METHOD (dense-contrastive, the best measured few-shot gain) when left out, or a resumed run's. */
+    method: z.enum(PRETRAIN_METHODS).optional(),
     backbone: z.enum(TRAIN_BACKBONES).optional(),
     /** Side of the square views, pixels; smaller images are upscaled. */
     size: z.number().int().min(16).max(1024).optional(),
@@ -127,6 +140,12 @@ export const apiRequests = {
     .object({ id, name: name.optional(), color: color.optional(), flipPartnerId: id.nullable().optional() })
     .strict(),
   'keypoints.reorder': z.object({ ids: z.array(id).min(1).max(1000) }).strict(),
+  /**
+   * Rejects pairing `a` with `b` as flip partners (a name-based proposal, or partners already
+   * set, which are unpaired): imports do not pair them again. Setting them as partners with
+   * keypoints.update lifts the rejection.
+   */
+  'keypoints.rejectFlipPair': z.object({ a: id, b: id }).strict(),
   /** Deleting a keypoint that has labels needs `confirm: true`. */
   'keypoints.delete': z.object({ id, confirm: z.boolean().default(false) }).strict(),
   'skeleton.addEdge': z.object({ a: id, b: id }).strict(),
@@ -221,6 +240,7 @@ export interface ApiResponses {
   'keypoints.add': KeypointSchema;
   'keypoints.update': KeypointSchema;
   'keypoints.reorder': KeypointSchema;
+  'keypoints.rejectFlipPair': KeypointSchema;
   'keypoints.delete': KeypointSchema;
   'skeleton.addEdge': KeypointSchema;
   'skeleton.deleteEdge': KeypointSchema;

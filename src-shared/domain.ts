@@ -33,11 +33,26 @@ export interface SkeletonEdge {
   b: number;
 }
 
+/** Left/right partners proposed from two keypoints' names (src-shared/flipPartners.ts). */
+export interface FlipProposal {
+  left: number;
+  right: number;
+}
+
 export interface KeypointSchema {
   keypoints: Keypoint[];
   edges: SkeletonEdge[];
   /** Keypoint ids whose distance normalises the error metric (e.g. the eyes); null = box diagonal. */
   normPair: [number, number] | null;
+  /** Partners proposed from names and not set yet: accept with keypoints.update, or reject. */
+  flipProposals: FlipProposal[];
+  /** Pairings the user rejected (keypoints.rejectFlipPair); an import does not set them again. */
+  rejectedFlipPairs: [number, number][];
+  /**
+   * Keypoints whose names say they have a side but that have no partner, with why: training does
+   * not flip images horizontally while any is left.
+   */
+  unpairedSides: { keypointId: number; reason: string }[];
 }
 
 /** A region of an image file, in that file's (EXIF-rotated) pixels. */
@@ -118,6 +133,10 @@ export interface ImportReport {
   instances: number;
   /** What was left out and why (points outside their image, items on unusable images). */
   warnings?: string[];
+  /** Left/right partners this import set: from the file's own pairs, or proposed from the names. */
+  flipPairs: { left: string; right: string; source: 'file' | 'names' }[];
+  /** Keypoints whose names say they have a side but that have no partner, with why. */
+  unpairedSides: { name: string; reason: string }[];
 }
 
 /** Progress of long work (scans, imports, jobs), streamed as events. */
@@ -237,6 +256,12 @@ export type TrainBackbone = (typeof TRAIN_BACKBONES)[number];
 /** Unsupervised pretraining methods (DESIGN "Methods"). */
 export const PRETRAIN_METHODS = ['moco', 'dense-contrastive'] as const;
 export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
+/**
+ * The pretraining `pretrain` runs without --method: the one with the best measured few-shot gain
+ * on full frames (bench/README.md, 20 labels: dense contrastive 0.763x random init's held-out
+ * error with the heatmap head; MoCo made it worse at every budget tried).
+ */
+export const DEFAULT_PRETRAIN_METHOD: PretrainMethod = 'dense-contrastive';
 
 /** Which backbone stages a head trains: none (frozen features), the last used stage, or all. */
 export const FINE_TUNE_CHOICES = ['none', 'last', 'all'] as const;

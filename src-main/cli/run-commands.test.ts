@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvaluationReport } from '../../src-shared/domain.js';
+import type { EvaluationReport, RunRecord } from '../../src-shared/domain.js';
 import { createDemoProject } from './commands/demo.js';
 import { main } from './main.js';
 import { openSession } from './session.js';
@@ -112,6 +112,38 @@ describe('run commands', { timeout: 300_000 }, () => {
     ).toEqual(['run 1 train heatmap', 'run 2 predict heatmap', 'run 3 evaluate heatmap', 'run 4 evaluate heatmap']);
   });
 
+  it('train --minutes stops within a step of its budget, however many steps fit', async () => {
+    const budget = 0.05 * 60; // seconds
+    const train = await cli(
+      'train',
+      'demo/project',
+      '--backbone',
+      'smallnet',
+      '--size',
+      '64',
+      '--labels',
+      '4',
+      '--minutes',
+      '0.05',
+    );
+    expect(train.code, train.stderr).toBe(0);
+    const [steps, seconds] = /fine-tune all, (\d+) steps in a 0\.05 min budget\) in (\d+\.\d) s/
+      .exec(train.stdout)!
+      .slice(1)
+      .map(Number) as [number, number];
+    expect(steps).toBeGreaterThan(1);
+    // The step that spent the budget was the last: all steps before it fit in the budget.
+    expect(seconds).toBeGreaterThanOrEqual(budget - 0.05); // the printed seconds are rounded to 0.1
+    // One step past the budget at most: a step takes about budget / (steps - 1); 3x that and
+    // 0.3 s of slack for a loaded machine.
+    expect(seconds - budget).toBeLessThan((3 * budget) / (steps - 1) + 0.3);
+    const runId = Number(lastLine(train.stdout).split(' ')[1]);
+    const json = await cli('runs', 'demo/project', '--json');
+    const run = (JSON.parse(json.stdout) as RunRecord[]).find((r) => r.id === runId)!;
+    expect(run.config).toMatchObject({ minutes: 0.05 });
+    expect(run.metrics).toMatchObject({ steps });
+  });
+
   it('exits 1 naming unknown runs and bad test lists', async () => {
     const unknown = await cli('predict', 'demo/project', '--run', '99');
     expect(unknown.code).toBe(1);
@@ -133,6 +165,9 @@ describe('run commands', { timeout: 300_000 }, () => {
       [['train', 'p', '--head', 'linear'], /Invalid --head "linear": expected one of paper, heatmap/],
       [['train', 'p', '--features', 'imagenet'], /Invalid --features "imagenet"/],
       [['train', 'p', '--labels', '0'], /Invalid --labels "0"/],
+      [['train', 'p', '--minutes', '0'], /Invalid --minutes "0": expected a positive number of minutes/],
+      [['train', 'p', '--minutes=-2'], /Invalid --minutes "-2": expected a positive number of minutes/],
+      [['train', 'p', '--minutes', 'ten'], /Invalid --minutes "ten"/],
       [['predict', 'p'], /Missing --run <id>/],
       [['evaluate', 'p', '--run', '1', '--split', 'holdout'], /Invalid --split "holdout"/],
       [['demo', '--regime', 'video'], /Invalid --regime "video"/],
@@ -155,7 +190,10 @@ describe('run commands', { timeout: 300_000 }, () => {
   it('demo --quick pretrains, trains on random-init and on pretrained features, and reports them side by side', async () => {
     const run = await cli('demo', '--quick', '--regime', 'frame', '--out', 'quick-demo');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/Pretrained MoCo \(resnet18, 64 px views\) on 40 unlabeled images .*: run 1\n/);
+    // The default pretraining, dense contrastive, at its default 48 px views.
+    expect(run.stdout).toMatch(
+      /Pretrained dense-contrastive \(resnet18, 48 px views\) on 40 unlabeled images .*: run 1\n/,
+    );
     expect(run.stdout).toMatch(/Trained the heatmap head on random-init features .*: run 2\n/);
     expect(run.stdout).toMatch(/Trained the heatmap head on pretrained features \(run 1\) .*: run \d+\n/);
     const summary = run.stdout.slice(run.stdout.indexOf('== Demo finished'));
@@ -165,7 +203,10 @@ describe('run commands', { timeout: 300_000 }, () => {
     const html = readFileSync(join(root, 'quick-demo', 'frame', 'report.html'), 'utf8');
     expect(html).toContain('<th>pretrained features (run 1)</th>');
     expect(html).toContain('<th>random-init features</th>');
-    expect(html).toContain('pretraining loss (InfoNCE)');
-    expect(html).toContain('chance ln(queue+1)');
+    // Both models' training losses in one chart, and the pretraining's against its chance level.
+    expect(html).toMatch(/<polyline [^>]*stroke="#2563eb"[^>]*><title>pretrained features \(run 1\)<\/title>/);
+    expect(html).toMatch(/<polyline [^>]*stroke="#6b7280"[^>]*><title>random-init features<\/title>/);
+    expect(html).toContain('pretraining loss (dense-contrastive, InfoNCE)');
+    expect(html).toContain('chance ln(2 x points - 1)');
   }, 600_000);
 });

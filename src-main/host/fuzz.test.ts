@@ -137,6 +137,7 @@ describe('fuzzed API over HTTP', () => {
       'keypoints.update': () => ({ id: pick(keypointIds), name: pick(['nose2', 'eye']), color: '#123456' }),
       'keypoints.reorder': () => ({ ids: [...keypointIds].reverse() }),
       'keypoints.delete': () => ({ id: pick(keypointIds), confirm: rand() < 0.1 }),
+      'keypoints.rejectFlipPair': () => ({ a: pick(keypointIds), b: pick(keypointIds) }),
       'skeleton.addEdge': () => ({ a: pick(keypointIds), b: pick(keypointIds) }),
       'skeleton.deleteEdge': () => ({ id: id() }),
       'schema.setNormPair': () => ({ pair: [pick(keypointIds), pick(keypointIds)] }),

@@ -68,6 +68,9 @@ function makeServices(imageRoot: string, projectDir: string): ServedServices {
       keypoints: [{ id: 1, name: req.name, color: req.color ?? '#ff0000', order: 0, flipPartnerId: null }],
       edges: [],
       normPair: null,
+      flipProposals: [],
+      rejectedFlipPairs: [],
+      unpairedSides: [],
     }),
   };
   return {

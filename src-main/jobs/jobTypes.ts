@@ -36,6 +36,10 @@ export interface TrainPayload {
   items: JobLabeledImage[];
   /** Left/right partner index pairs (indices into the run's keypoints). */
   flipPairs: [number, number][];
+  /** Wall-clock budget, seconds (null: the spec's steps alone end the training). */
+  budgetSeconds: number | null;
+  /** False: the heatmap head's augmentation never flips (a sided keypoint lacks its partner). */
+  horizontalFlips: boolean;
   /** Absolute folder the trained model is written to. */
   modelDir: string;
   cacheDir: string | null;
@@ -47,6 +51,8 @@ export interface TrainResult {
   problems: string[];
   /** Keypoint indices without any visible label. */
   unlabeledKeypoints: number[];
+  /** Optimisation steps taken (fewer than spec.steps when the budget ended the run). */
+  steps: number;
   seconds: number;
   imagesPerSecond: number;
   finalLoss: number | null;

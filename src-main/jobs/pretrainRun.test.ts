@@ -74,6 +74,8 @@ describe('budget, checkpoint and resume', () => {
       'bin/landmark-studio.mjs',
       'pretrain',
       ws.projectDir,
+      '--method',
+      'moco',
       '--backbone',
       'smallnet',
       '--size',
@@ -140,7 +142,8 @@ describe('budget, checkpoint and resume', () => {
       checkpointPath: `run-${first.runId}`,
     });
 
-    const resumed = await pretrain({ method: 'moco', resume: first.runId, minutes: 0.05 });
+    // Without --method a resume continues the run's own method (MoCo), not the default's.
+    const resumed = await pretrain({ resume: first.runId, minutes: 0.05 });
     expect(resumed.outcome.status).toBe('done');
     if (resumed.outcome.status !== 'done') return;
     expect(resumed.outcome.result.startStep).toBe(savedAt);
@@ -324,9 +327,11 @@ describe('runs.pretrain (the API method the app and the demo call)', () => {
       });
       expect(store.runs.list()).toHaveLength(runsBefore);
 
-      const run = await t.call('runs.pretrain', { backbone: 'smallnet', size: 32, batch: 8, queue: 16, epochs: 1 });
-      expect(run).toMatchObject({ kind: 'pretrain', method: 'moco', status: 'done' });
-      expect(run.config).toMatchObject({ backbone: 'smallnet', inputSize: 32, batchSize: 8, queueSize: 16 });
+      // Without a method: dense contrastive, the pretraining with the best measured few-shot gain.
+      const run = await t.call('runs.pretrain', { backbone: 'resnet18', size: 32, batch: 8, epochs: 1 });
+      expect(run).toMatchObject({ kind: 'pretrain', method: 'dense-contrastive', status: 'done' });
+      expect(run.config).toMatchObject({ backbone: 'resnet18', inputSize: 32, batchSize: 8 });
+      expect(run.config).not.toHaveProperty('queueSize');
       expect(run.checkpointPath).toBeTruthy();
       expect(lossSteps(run.id)).toEqual([0, 1]);
     } finally {

@@ -5,7 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../../src-shared/api.js';
-import type { PretrainMethod, RunRecord, TrainBackbone } from '../../src-shared/domain.js';
+import {
+  DEFAULT_PRETRAIN_METHOD,
+  type PretrainMethod,
+  type RunRecord,
+  type TrainBackbone,
+} from '../../src-shared/domain.js';
 import type { BackboneConfig } from '../ml/backbones/index.js';
 import { resolveDenseContrastConfig, type DenseContrastConfig } from '../ml/pretrain/denseContrast.js';
 import { resolveMocoConfig, type MocoConfig } from '../ml/pretrain/mocoConfig.js';
@@ -25,7 +30,8 @@ export const PRETRAIN_DEFAULTS = { epochs: 100, checkpointMinutes: 2, seed: 1 } 
 const SMALLNET_PRETRAIN_CHANNELS = 64;
 
 export interface PretrainRequest {
-  method: PretrainMethod;
+  /** Default: the resumed run's method, else DEFAULT_PRETRAIN_METHOD. */
+  method?: PretrainMethod;
   backbone?: TrainBackbone;
   /** Network input side (views), px. */
   size?: number;
@@ -111,7 +117,7 @@ function resumableRun(store: ProjectStore, req: PretrainRequest, queuedRunId?: n
       'invalid',
       `Run ${id} is ${aRunOfKind(run.kind)}, not a pretraining run: it cannot be resumed by pretrain.`,
     );
-  if (run.method !== req.method) {
+  if (req.method !== undefined && run.method !== req.method) {
     throw new ApiError(
       'invalid',
       `Run ${id} is a ${run.method} pretraining run; it cannot be resumed with --method ${req.method}.`,
@@ -189,7 +195,10 @@ export async function preparePretraining(
       );
     }
     const payload = {
-      ...({ method: resumed.method, config: stored[METHOD_CONFIG_KEY[req.method]] } as PretrainMethodConfig),
+      ...({
+        method: resumed.method,
+        config: stored[METHOD_CONFIG_KEY[resumed.method as PretrainMethod]],
+      } as PretrainMethodConfig),
       seed: stored.seed as number,
       images,
       epochs: stored.epochs as number,
@@ -200,9 +209,10 @@ export async function preparePretraining(
     };
     return { runId: resumed.id, config: stored, payload, problems, messages: [] };
   }
+  const method = req.method ?? DEFAULT_PRETRAIN_METHOD;
   const backbone = req.backbone ?? 'resnet18';
-  if (req.queue !== undefined && req.method !== 'moco')
-    throw new ApiError('invalid', `--queue is a MoCo setting; ${req.method} pretraining has no queue of negatives.`);
+  if (req.queue !== undefined && method !== 'moco')
+    throw new ApiError('invalid', `--queue is a MoCo setting; ${method} pretraining has no queue of negatives.`);
   const overrides = {
     backbone: backboneConfig(backbone),
     ...(req.size === undefined ? {} : { inputSize: req.size }),
@@ -213,7 +223,7 @@ export async function preparePretraining(
   let resolved: PretrainMethodConfig & { messages: string[] };
   try {
     resolved =
-      req.method === 'moco'
+      method === 'moco'
         ? { method: 'moco', ...resolveMocoConfig(overrides as Partial<MocoConfig>, images.length) }
         : {
             method: 'dense-contrastive',
@@ -228,7 +238,7 @@ export async function preparePretraining(
   const seed = req.seed ?? PRETRAIN_DEFAULTS.seed;
   const methodConfig = resolved.config;
   const config = {
-    method: req.method,
+    method,
     backbone,
     inputSize: methodConfig.inputSize,
     batchSize: methodConfig.batchSize,
@@ -239,7 +249,7 @@ export async function preparePretraining(
     seed,
     folder,
     imageCount: images.length,
-    [METHOD_CONFIG_KEY[req.method]]: methodConfig,
+    [METHOD_CONFIG_KEY[method]]: methodConfig,
   };
   const payload = {
     ...({ method: resolved.method, config: resolved.config } as PretrainMethodConfig),

@@ -25,18 +25,29 @@ export interface ReportInput {
   evaluation: EvaluationReport;
   /** What `evaluation` is, when other models are compared with it (e.g. "pretrained features"). */
   label?: string;
-  /** Other models scored on the same split, shown beside it in the table and the chart. */
-  compared?: { label: string; evaluation: EvaluationReport }[];
-  /** The loss curve of the pretraining run behind the model, with its chance level. */
-  pretraining?: { loss: { step: number; value: number }[]; chance: number | null };
+  /** Other models scored on the same split, shown beside it in the table and the charts. */
+  compared?: { label: string; evaluation: EvaluationReport; loss: LossPoint[] }[];
+  /** The loss curve of the pretraining run behind the model, with its method and chance level. */
+  pretraining?: { method: string; loss: LossPoint[]; chance: number | null };
   keypoints: { name: string; color: string }[];
   /** Skeleton edges as keypoint index pairs. */
   edges: [number, number][];
-  loss: { step: number; value: number }[];
+  loss: LossPoint[];
   images: ReportImage[];
   /** Wall time of the whole job being reported, when known. */
   totalSeconds?: number;
 }
+
+export interface LossPoint {
+  step: number;
+  value: number;
+}
+
+/** How each pretraining method's chance level is computed (the dashed line of its loss chart). */
+const CHANCE_LABELS: Record<string, string> = {
+  moco: 'chance ln(queue+1)',
+  'dense-contrastive': 'chance ln(2 x points - 1)',
+};
 
 const TILE = 270;
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -125,6 +136,8 @@ async function imageTile(image: ReportImage, input: ReportInput): Promise<string
 /** Colours of compared models' bars (the report's model keeps its keypoint colours). */
 const COMPARED_COLORS = ['#6b7280', '#a16207', '#7c3aed'];
 const BASELINE_COLOR = '#c8c8c8';
+/** Line colour of the report's own model in the loss charts. */
+const MODEL_LOSS_COLOR = '#2563eb';
 
 /** Horizontal bars per keypoint: mean pixel error of the model, compared models and the baseline. */
 function errorChart(input: ReportInput): string {
@@ -169,19 +182,22 @@ function errorChart(input: ReportInput): string {
 }
 
 /**
- * Loss against step, with an optional reference line; log scale when it spans more than a decade
- * (not with a reference line: InfoNCE starts near 0 against a queue of random vectors, and a log
- * axis would make that first step the whole chart).
+ * Loss against step, one line per series (a legend when there are several), with an optional
+ * reference line; log scale when it spans more than a decade (not with a reference line: InfoNCE
+ * starts near 0 against a queue of random vectors, and a log axis would make that first step the
+ * whole chart).
  */
 function lossChart(
-  loss: ReportInput['loss'],
-  title = 'training loss',
+  series: { label: string; color: string; loss: LossPoint[] }[],
+  title: string,
   reference?: { value: number; label: string },
 ): string {
   const width = 540;
   const height = 220;
   const pad = { l: 52, r: 12, t: 20, b: 28 };
-  if (loss.length < 2) return '<p>No loss curve was recorded.</p>';
+  const drawn = series.filter((s) => s.loss.length >= 2);
+  if (drawn.length === 0) return `<p>No ${esc(title)} curve was recorded.</p>`;
+  const loss = drawn.flatMap((s) => s.loss);
   const values = [...loss.map((p) => p.value), ...(reference ? [reference.value] : [])];
   const lo = Math.min(...values);
   const hi = Math.max(...values);
@@ -192,7 +208,6 @@ function lossChart(
   const [xlo, xhi] = [Math.min(...steps), Math.max(...steps)];
   const x = (s: number) => pad.l + ((width - pad.l - pad.r) * (s - xlo)) / Math.max(1, xhi - xlo);
   const y = (v: number) => pad.t + ((height - pad.t - pad.b) * (yhi - f(v))) / (yhi - ylo);
-  const points = loss.map((p) => `${x(p.step).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
   const ticks = [lo, log ? Math.sqrt(lo * hi) : (lo + hi) / 2, hi]
     .map(
       (v) =>
@@ -202,9 +217,22 @@ function lossChart(
   const line = reference
     ? `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(reference.value)}" y2="${y(reference.value)}" stroke="#dc2626" stroke-dasharray="4 3"/><text x="${width - pad.r}" y="${y(reference.value) - 4}" text-anchor="end" fill="#dc2626">${esc(reference.label)}</text>`
     : '';
+  const lines = drawn.map((s) => {
+    const points = s.loss.map((p) => `${x(p.step).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
+    return `<polyline points="${points}" fill="none" stroke="${s.color}" stroke-width="1.5"><title>${esc(s.label)}</title></polyline>`;
+  });
+  const legend =
+    drawn.length < 2
+      ? ''
+      : drawn
+          .map(
+            (s, i) =>
+              `<rect x="${width - pad.r - 200}" y="${pad.t + 4 + 14 * i}" width="9" height="9" fill="${s.color}"/><text x="${width - pad.r - 187}" y="${pad.t + 12 + 14 * i}">${esc(s.label)}</text>`,
+          )
+          .join('');
   return `<svg class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11">
 <text x="${pad.l}" y="12" font-weight="600">${esc(title)}${log ? ' (log scale)' : ''}</text>${ticks}${line}
-<polyline points="${points}" fill="none" stroke="#2563eb" stroke-width="1.5"/>
+${lines.join('')}${legend}
 <text x="${pad.l}" y="${height - 8}">step ${xlo}</text><text x="${width - pad.r}" y="${height - 8}" text-anchor="end">step ${xhi}</text></svg>`;
 }
 
@@ -256,14 +284,27 @@ code{font-size:12px;background:#f3f4f6;padding:1px 4px;border-radius:3px}
 ${input.notes.map((n) => `<p class="notes">${esc(n)}</p>`).join('\n')}
 <h2>Held-out accuracy</h2>
 ${metricsTable(input)}
-<div class="charts">${errorChart(input)}${lossChart(input.loss)}${
+<div class="charts">${errorChart(input)}${lossChart(
+    [
+      { label: input.label ?? 'model', color: MODEL_LOSS_COLOR, loss: input.loss },
+      ...(input.compared ?? []).map((c, i) => ({
+        label: c.label,
+        color: COMPARED_COLORS[i % COMPARED_COLORS.length]!,
+        loss: c.loss,
+      })),
+    ],
+    'training loss',
+  )}${
     input.pretraining
       ? lossChart(
-          input.pretraining.loss,
-          'pretraining loss (InfoNCE)',
+          [{ label: input.pretraining.method, color: MODEL_LOSS_COLOR, loss: input.pretraining.loss }],
+          `pretraining loss (${input.pretraining.method}, InfoNCE)`,
           input.pretraining.chance === null
             ? undefined
-            : { value: input.pretraining.chance, label: 'chance ln(queue+1)' },
+            : {
+                value: input.pretraining.chance,
+                label: CHANCE_LABELS[input.pretraining.method] ?? 'chance level',
+              },
         )
       : ''
   }</div>

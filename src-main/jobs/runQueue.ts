@@ -8,7 +8,12 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError, type ApiParsed } from '../../src-shared/api.js';
-import type { ProgressEvent, RunEstimate, RunRecord } from '../../src-shared/domain.js';
+import {
+  DEFAULT_PRETRAIN_METHOD,
+  type ProgressEvent,
+  type RunEstimate,
+  type RunRecord,
+} from '../../src-shared/domain.js';
 import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../ml/train/config.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { cancelRun, failOrphanedRuns, isActive, type StopReason } from './activeRuns.js';
@@ -61,11 +66,12 @@ export class RunQueue {
   ) {}
 
   /** Checks a run's settings against the project, queues it and starts the queue. */
-  async enqueue(request: QueuedRunRequest): Promise<{ run: RunRecord; position: number }> {
+  async enqueue(asked: QueuedRunRequest): Promise<{ run: RunRecord; position: number }> {
+    const request = withDefaultMethod(asked);
     const parentRunId = await this.check(request);
     const method =
       request.kind === 'pretrain'
-        ? request.settings.method
+        ? (request.settings.method ?? DEFAULT_PRETRAIN_METHOD)
         : request.kind === 'train'
           ? request.settings.head
           : requireTrainedOrQueued(this.store, request.settings.runId).method;
@@ -191,7 +197,8 @@ export class RunQueue {
   }
 
   /** Steps and epochs a budget buys, at the pace of the latest finished run like it. */
-  async estimate(request: QueuedRunRequest): Promise<RunEstimate> {
+  async estimate(asked: QueuedRunRequest): Promise<RunEstimate> {
+    const request = withDefaultMethod(asked);
     if (request.kind === 'predict') {
       const images = itemsOfSplit(this.store, request.settings.split).length;
       return { images, batchSize: 1, imagesPerSec: NaN, basis: 'reference', steps: images, epochs: 1, seconds: NaN };
@@ -208,7 +215,7 @@ export class RunQueue {
           r.config.backbone === prepared.config.backbone &&
           r.config.inputSize === size &&
           r.config.batchSize === batchSize,
-        REFERENCE_PACE[request.settings.method],
+        REFERENCE_PACE[request.settings.method ?? DEFAULT_PRETRAIN_METHOD],
         size,
       );
       const perEpoch = Math.max(1, Math.floor(images / batchSize));
@@ -386,6 +393,13 @@ export class RunQueue {
     requireUsableFeatures(this.store, features, request.settings);
     return features;
   }
+}
+
+/** A pretraining request names its method (the default one when left out), so the run record does. */
+function withDefaultMethod(request: QueuedRunRequest): QueuedRunRequest {
+  return request.kind === 'pretrain'
+    ? { ...request, settings: { ...request.settings, method: request.settings.method ?? DEFAULT_PRETRAIN_METHOD } }
+    : request;
 }
 
 function requireRun(store: ProjectStore, runId: number): RunRecord {

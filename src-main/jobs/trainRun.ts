@@ -2,8 +2,9 @@
 // pretraining run named as features), draws the labeled images, records the run with its full
 // configuration, runs the 'train' job and records where the model went.
 import path from 'node:path';
-import { ApiError, type ApiParsed } from '../../src-shared/api.js';
+import { ApiError, MAX_TRAIN_STEPS, type ApiParsed } from '../../src-shared/api.js';
 import type { FineTuneChoice } from '../../src-shared/domain.js';
+import { reviewFlipPartners } from '../../src-shared/flipPartners.js';
 import { createRng } from '../../src-shared/random.js';
 import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../ml/train/config.js';
 import type { ProjectStore } from '../store/projectStore.js';
@@ -56,7 +57,8 @@ function resolveSpec(req: TrainRequest, keypointCount: number): TrainedModelSpec
     fineTune,
     keypointCount,
     seed: req.seed,
-    steps: req.steps ?? defaults.steps,
+    // A budget in minutes alone: the clock, not a step count, ends the run.
+    steps: req.steps ?? (req.minutes === undefined ? defaults.steps : MAX_TRAIN_STEPS),
   };
 }
 
@@ -77,8 +79,31 @@ export interface PreparedTraining {
   features: FeatureSource;
   items: JobLabeledImage[];
   flipPairs: [number, number][];
+  /** Wall-clock budget of the training, seconds; null = `spec.steps` alone ends it. */
+  budgetSeconds: number | null;
+  /**
+   * Whether augmentation may flip images horizontally (the heatmap head's): not while a keypoint
+   * whose name says it has a side lacks a partner, since a flip would teach it to be its mirror.
+   */
+  horizontalFlips: boolean;
   /** Labeled train images left out because their file is unusable. */
   warnings: string[];
+}
+
+/**
+ * Why horizontal flips must stay off for these keypoints (a sided name without a partner), or
+ * null when flips are safe.
+ */
+function flipsOffReason(store: ProjectStore, keypointIds: readonly number[]): string | null {
+  const keypoints = store.keypoints.list();
+  const nameOf = new Map(keypoints.map((k) => [k.id, k.name]));
+  const unpaired = reviewFlipPartners(keypoints, store.keypoints.rejectedFlipPairs()).unpaired.filter((u) =>
+    keypointIds.includes(u.keypointId),
+  );
+  if (unpaired.length === 0) return null;
+  const listed = unpaired.slice(0, 3).map((u) => `"${nameOf.get(u.keypointId)!}" (${u.reason})`);
+  const more = unpaired.length > 3 ? ` and ${unpaired.length - 3} more` : '';
+  return `horizontal flips are off: ${listed.join('; ')}${more} ${unpaired.length === 1 ? 'says it has' : 'say they have'} a side but no flip partner, and a flip would teach ${unpaired.length === 1 ? 'it' : 'them'} to be ${unpaired.length === 1 ? 'its' : 'their'} mirror image; set partners in the schema editor to turn flips on`;
 }
 
 /** Everything a training run needs, or an ApiError saying what is missing. Touches nothing. */
@@ -116,15 +141,28 @@ export function prepareTraining(store: ProjectStore, req: TrainRequest): Prepare
     .slice(0, count)
     .sort((a, b) => a.id - b.id);
   const items = chosen.map((item) => ({ ...jobImage(store, item), points: labelsOf(store, item.id, keypointIds) }));
+  // Only the heatmap head's augmentation flips images.
+  const flipsOff = spec.head === 'heatmap' ? flipsOffReason(store, keypointIds) : null;
   const config = {
     ...spec,
+    minutes: req.minutes ?? null,
+    horizontalFlips: spec.head === 'heatmap' && flipsOff === null,
     features: req.features,
     labels: count,
     labeledImageIds: chosen.map((item) => item.id),
     keypointIds,
     keypointNames: keypoints.map((k) => k.name),
   };
-  return { config, spec, features, items, flipPairs: flipPairsOf(store, keypointIds), warnings: unusable };
+  return {
+    config,
+    spec,
+    features,
+    items,
+    flipPairs: flipPairsOf(store, keypointIds),
+    budgetSeconds: req.minutes === undefined ? null : req.minutes * 60,
+    horizontalFlips: flipsOff === null,
+    warnings: flipsOff === null ? unusable : [flipsOff, ...unusable],
+  };
 }
 
 export async function runTraining(
@@ -143,6 +181,8 @@ export async function runTraining(
     features: prepared.features,
     items: prepared.items,
     flipPairs: prepared.flipPairs,
+    budgetSeconds: prepared.budgetSeconds,
+    horizontalFlips: prepared.horizontalFlips,
     modelDir: path.join(store.modelsDir, modelFolder(runId)),
     cacheDir: store.cacheDir,
   };

@@ -49,6 +49,8 @@ describe('io.import', () => {
       unmatched: ['nowhere.jpg'],
       instances: 0,
       warnings: [],
+      flipPairs: [],
+      unpairedSides: [],
     });
     const schema = await p.call('schema.get', {});
     expect(schema.keypoints.map((k) => k.name)).toEqual(['nose', 'tail']);
@@ -114,6 +116,72 @@ describe('io.import', () => {
     await expect(p.callRaw('io.import', { format: 'xml', file: bad })).rejects.toMatchObject({
       code: 'invalid',
       message: /format/,
+    });
+    expect(databaseSnapshot(ws.projectDir)).toEqual(before);
+    p.services.close();
+  });
+
+  it('pairs left/right partners from names and reports them; a rejected pair stays rejected on re-import', async () => {
+    const p = await labelingProject(ws, 1, ['nose']);
+    const file = path.join(ws.dir, 'labels.json');
+    const names = ['nose', 'leftear', 'rightear', 'paw_L', 'paw_R', 'left_wing'];
+    writeFileSync(file, labelsJson({ names, items: [{ file: 'img0.jpg', points: names.map(() => [5, 5]) }] }));
+    const report = await p.call('io.import', { format: 'labels', file });
+    expect(report.flipPairs).toEqual([
+      { left: 'leftear', right: 'rightear', source: 'names' },
+      { left: 'paw_L', right: 'paw_R', source: 'names' },
+    ]);
+    expect(report.unpairedSides).toEqual([{ name: 'left_wing', reason: 'no keypoint is its right counterpart' }]);
+    const id = (name: string) => schema.keypoints.find((k) => k.name === name)!.id;
+    let schema = await p.call('schema.get', {});
+    expect(schema.keypoints.find((k) => k.name === 'leftear')!.flipPartnerId).toBe(id('rightear'));
+
+    // The user rejects the paws: unpaired, recorded, and not paired again by the next import.
+    schema = await p.call('keypoints.rejectFlipPair', { a: id('paw_R'), b: id('paw_L') });
+    expect(schema.keypoints.find((k) => k.name === 'paw_L')!.flipPartnerId).toBeNull();
+    expect(schema.rejectedFlipPairs).toEqual([[id('paw_L'), id('paw_R')].sort((a, b) => a - b)]);
+    expect(schema.flipProposals).toEqual([]);
+    const again = await p.call('io.import', { format: 'labels', file });
+    expect(again.flipPairs).toEqual([]);
+    expect(again.unpairedSides).toContainEqual({ name: 'paw_L', reason: 'its partner by name, "paw_R", was rejected' });
+    schema = await p.call('schema.get', {});
+    expect(schema.keypoints.find((k) => k.name === 'paw_L')!.flipPartnerId).toBeNull();
+    // Pairing them by hand lifts the rejection.
+    schema = await p.call('keypoints.update', { id: id('paw_L'), flipPartnerId: id('paw_R') });
+    expect(schema.rejectedFlipPairs).toEqual([]);
+    p.services.close();
+  });
+
+  it('pairs nothing among three "left" names for one point, and says so', async () => {
+    const p = await labelingProject(ws, 1, []);
+    const file = path.join(ws.dir, 'labels.json');
+    const names = ['leftear', 'left_ear', 'Left Ear', 'right_ear'];
+    writeFileSync(file, labelsJson({ names, items: [{ file: 'img0.jpg', points: names.map(() => [5, 5]) }] }));
+    const report = await p.call('io.import', { format: 'labels', file });
+    expect(report.flipPairs).toEqual([]);
+    expect(report.unpairedSides.map((u) => u.name)).toEqual(['leftear', 'left_ear', 'Left Ear', 'right_ear']);
+    expect(report.unpairedSides[0]!.reason).toMatch(/^ambiguous: "leftear", "left_ear", "Left Ear" and "right_ear"/);
+    const schema = await p.call('schema.get', {});
+    expect(schema.keypoints.every((k) => k.flipPartnerId === null)).toBe(true);
+    expect(schema.unpairedSides).toHaveLength(4);
+    p.services.close();
+  });
+
+  it('refuses a DeepLabCut CSV whose bodyparts config.yaml does not list, changing nothing', async () => {
+    const p = await labelingProject(ws, 1, ['nose']);
+    const before = databaseSnapshot(ws.projectDir);
+    const csv = path.join(ws.dir, 'CollectedData_me.csv');
+    writeFileSync(
+      csv,
+      'scorer,me,me,me,me\nbodyparts,left_ear,left_ear,right_ear,right_ear\ncoords,x,y,x,y\nimg0.jpg,1,2,3,4\n',
+    );
+    const config = path.join(ws.dir, 'config.yaml');
+    writeFileSync(config, 'bodyparts:\n- left_ear\n- nose\n');
+    await expect(p.call('io.import', { format: 'dlc', file: csv, configFile: config })).rejects.toMatchObject({
+      code: 'invalid',
+      message: expect.stringMatching(
+        /bodypart "right_ear" is not in config.yaml's bodyparts \(left_ear, nose\).*Nothing was imported/s,
+      ),
     });
     expect(databaseSnapshot(ws.projectDir)).toEqual(before);
     p.services.close();

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ApiHandlers } from '../../src-shared/api.js';
 import { ApiError } from '../../src-shared/api.js';
 import type { ImportFormat, ImportReport } from '../../src-shared/domain.js';
+import { isRejectedPair, reviewFlipPartners } from '../../src-shared/flipPartners.js';
 import type { HistoryChange } from '../store/history.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { applyChanges, itemRegion, valueOf } from './annotationsService.js';
@@ -184,13 +185,7 @@ export function applyLabelSet(store: ProjectStore, set: LabelSet, format: Import
     if (ia !== undefined && ib !== undefined && ia !== ib && !store.keypoints.findEdge(ia, ib))
       store.keypoints.addEdge(ia, ib);
   }
-  for (const [a, b] of set.flipPairs) {
-    const [ka, kb] = [store.keypoints.getByName(a), store.keypoints.getByName(b)];
-    // Only pairs keypoints that have no partner yet: the project's own choices win.
-    if (ka && kb && ka.id !== kb.id && ka.flipPartnerId === null && kb.flipPartnerId === null) {
-      store.keypoints.setFlipPartner(ka.id, kb.id);
-    }
-  }
+  const flipPairs = applyFlipPairs(store, set.flipPairs);
   if (set.normPair && !store.settings.get('normPair')) {
     const [ia, ib] = [idOf(set.normPair[0]), idOf(set.normPair[1])];
     if (ia !== undefined && ib !== undefined && ia !== ib) store.settings.set('normPair', [ia, ib]);
@@ -251,7 +246,48 @@ export function applyLabelSet(store: ProjectStore, set: LabelSet, format: Import
     unmatched: unmatched.map((u) => u.ref),
     instances,
     warnings: extra > 0 ? [...warnings.slice(0, LISTED_WARNINGS), `... and ${extra} more`] : warnings,
+    ...flipPairs,
   };
+}
+
+/**
+ * Sets flip partners on import (inside the import's transaction): the file's own pairs first,
+ * then the pairs proposed from the keypoints' names, except pairs the user rejected. Only
+ * keypoints without a partner are paired: the project's own choices win.
+ */
+function applyFlipPairs(
+  store: ProjectStore,
+  filePairs: readonly [string, string][],
+): Pick<ImportReport, 'flipPairs' | 'unpairedSides'> {
+  const set: ImportReport['flipPairs'] = [];
+  const rejected = store.keypoints.rejectedFlipPairs();
+  const pair = (a: number, b: number, source: 'file' | 'names') => {
+    const [ka, kb] = [store.keypoints.get(a), store.keypoints.get(b)];
+    if (
+      !ka ||
+      !kb ||
+      a === b ||
+      ka.flipPartnerId !== null ||
+      kb.flipPartnerId !== null ||
+      isRejectedPair(rejected, a, b)
+    )
+      return;
+    store.keypoints.setFlipPartner(a, b);
+    set.push({ left: ka.name, right: kb.name, source });
+  };
+  for (const [a, b] of filePairs) {
+    const [ka, kb] = [store.keypoints.getByName(a), store.keypoints.getByName(b)];
+    if (ka && kb) pair(ka.id, kb.id, 'file');
+  }
+  for (const { left, right } of reviewFlipPartners(store.keypoints.list(), rejected).proposals)
+    pair(left, right, 'names');
+  const keypoints = store.keypoints.list();
+  const nameOf = new Map(keypoints.map((k) => [k.id, k.name]));
+  const unpairedSides = reviewFlipPartners(keypoints, rejected).unpaired.map((u) => ({
+    name: nameOf.get(u.keypointId)!,
+    reason: u.reason,
+  }));
+  return { flipPairs: set, unpairedSides };
 }
 
 /** The project item an imported item goes to: the whole file, or the instance crop cut from it. */

@@ -36,6 +36,33 @@ describe('keypoint schema', () => {
     expect(added.keypoints.at(-1)).toMatchObject({ name: 'tail', order: 3, color: KEYPOINT_PALETTE[0] });
   });
 
+  it('proposes partners from names; accepting sets them, rejecting keeps them apart until set by hand', async () => {
+    const [nose, left, right] = ids();
+    let schema = await p.call('schema.get', {});
+    expect(schema.flipProposals).toEqual([{ left, right }]);
+    expect(schema.unpairedSides.map((u) => u.keypointId)).toEqual([left, right]);
+    schema = await p.call('keypoints.update', { id: left, flipPartnerId: right });
+    expect(schema).toMatchObject({ flipProposals: [], unpairedSides: [], rejectedFlipPairs: [] });
+    schema = await p.call('keypoints.rejectFlipPair', { a: right, b: left });
+    expect(schema.keypoints.map((k) => k.flipPartnerId)).toEqual([null, null, null]);
+    expect(schema.flipProposals).toEqual([]);
+    expect(schema.rejectedFlipPairs).toEqual([[left, right]]);
+    expect(schema.unpairedSides).toEqual([
+      { keypointId: left, reason: 'its partner by name, "right_eye", was rejected' },
+      { keypointId: right, reason: 'its partner by name, "left_eye", was rejected' },
+    ]);
+    const before = databaseSnapshot(ws.projectDir);
+    await expect(p.call('keypoints.rejectFlipPair', { a: nose, b: nose })).rejects.toMatchObject({
+      code: 'invalid',
+      message: 'A flip pair needs two different keypoints.',
+    });
+    await expect(p.call('keypoints.rejectFlipPair', { a: nose, b: 999 })).rejects.toMatchObject({ code: 'not_found' });
+    expect(databaseSnapshot(ws.projectDir)).toEqual(before);
+    // Deleting a keypoint drops its rejections with it.
+    schema = await p.call('keypoints.delete', { id: right });
+    expect(schema.rejectedFlipPairs).toEqual([]);
+  });
+
   it('refuses duplicate names (ignoring case), unknown ids and partial reorders, changing nothing', async () => {
     const [nose, left] = ids();
     const before = databaseSnapshot(ws.projectDir);

@@ -1,8 +1,10 @@
-// The keypoint schema: keypoints, flip partners, skeleton edges and the normalisation pair.
+// The keypoint schema: keypoints, flip partners (with the proposals from names and the rejected
+// ones), skeleton edges and the normalisation pair.
 // Every handler checks ids and rules first and changes the database in one transaction.
 import type { ApiHandlers } from '../../src-shared/api.js';
 import { ApiError } from '../../src-shared/api.js';
 import type { Keypoint, KeypointSchema } from '../../src-shared/domain.js';
+import { reviewFlipPartners } from '../../src-shared/flipPartners.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import type { ProjectSession } from './session.js';
 
@@ -12,6 +14,7 @@ type SchemaHandlers = Pick<
   | 'keypoints.add'
   | 'keypoints.update'
   | 'keypoints.reorder'
+  | 'keypoints.rejectFlipPair'
   | 'keypoints.delete'
   | 'skeleton.addEdge'
   | 'skeleton.deleteEdge'
@@ -43,10 +46,16 @@ export const KEYPOINT_PALETTE = [
 ] as const;
 
 export function keypointSchema(store: ProjectStore): KeypointSchema {
+  const keypoints = store.keypoints.list();
+  const rejectedFlipPairs = store.keypoints.rejectedFlipPairs();
+  const review = reviewFlipPartners(keypoints, rejectedFlipPairs);
   return {
-    keypoints: store.keypoints.list(),
+    keypoints,
     edges: store.keypoints.edges(),
     normPair: store.settings.get('normPair') ?? null,
+    flipProposals: review.proposals,
+    rejectedFlipPairs,
+    unpairedSides: review.unpaired,
   };
 }
 
@@ -109,6 +118,19 @@ export function schemaHandlers(session: ProjectSession): SchemaHandlers {
         }
         if (color !== undefined) store.keypoints.recolour(id, color);
         if (flipPartnerId !== undefined) store.keypoints.setFlipPartner(id, flipPartnerId);
+        // Pairing two keypoints by hand accepts them: a rejection of the pair no longer holds.
+        if (flipPartnerId !== undefined && flipPartnerId !== null)
+          store.keypoints.setFlipPairRejected(id, flipPartnerId, false);
+      });
+    },
+
+    'keypoints.rejectFlipPair'({ a, b }) {
+      return change((store) => {
+        if (a === b) throw new ApiError('invalid', 'A flip pair needs two different keypoints.');
+        requireKeypoint(store, a);
+        const kb = requireKeypoint(store, b);
+        if (kb.flipPartnerId === a) store.keypoints.setFlipPartner(a, null);
+        store.keypoints.setFlipPairRejected(a, b, true);
       });
     },
 

@@ -1,4 +1,5 @@
-// The keypoint schema: keypoints (name, colour, labeling order, flip partner) and skeleton edges.
+// The keypoint schema: keypoints (name, colour, labeling order, flip partner), skeleton edges and
+// the name-based flip partner proposals the user rejected.
 // Rules that need messages for people (unknown ids, confirmations) live in the service; the
 // constraints here (unique names, a < b edges, cascades) keep the data whole whatever calls it.
 import type Database from 'better-sqlite3';
@@ -29,6 +30,9 @@ export class KeypointsStore {
   private readonly findEdgeStmt;
   private readonly insertEdgeStmt;
   private readonly deleteEdgeStmt;
+  private readonly rejectionsStmt;
+  private readonly rejectStmt;
+  private readonly unrejectStmt;
 
   constructor(db: Database.Database) {
     this.listStmt = db.prepare<[], KeypointRow>('SELECT * FROM keypoints ORDER BY ord, id');
@@ -55,6 +59,11 @@ export class KeypointsStore {
     );
     this.insertEdgeStmt = db.prepare<[number, number]>('INSERT INTO skeleton_edges (a, b) VALUES (?, ?)');
     this.deleteEdgeStmt = db.prepare<[number]>('DELETE FROM skeleton_edges WHERE id = ?');
+    this.rejectionsStmt = db.prepare<[], { a: number; b: number }>(
+      'SELECT a, b FROM flip_pair_rejections ORDER BY a, b',
+    );
+    this.rejectStmt = db.prepare<[number, number]>('INSERT OR IGNORE INTO flip_pair_rejections (a, b) VALUES (?, ?)');
+    this.unrejectStmt = db.prepare<[number, number]>('DELETE FROM flip_pair_rejections WHERE a = ? AND b = ?');
   }
 
   list(): Keypoint[] {
@@ -96,6 +105,17 @@ export class KeypointsStore {
       this.setPartnerStmt.run(partnerId, id);
       this.setPartnerStmt.run(id, partnerId);
     }
+  }
+
+  /** Name-based partner proposals the user rejected, as [smaller id, larger id]. */
+  rejectedFlipPairs(): [number, number][] {
+    return this.rejectionsStmt.all().map((r) => [r.a, r.b]);
+  }
+
+  /** Records (or, with `rejected` false, forgets) the rejection of pairing `a` with `b`. */
+  setFlipPairRejected(a: number, b: number, rejected: boolean): void {
+    const [lo, hi] = a < b ? [a, b] : [b, a];
+    (rejected ? this.rejectStmt : this.unrejectStmt).run(lo, hi);
   }
 
   /** Sets the labeling order to the order of `ids` (which must hold every keypoint once). */

@@ -166,6 +166,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN queued_at TEXT;   -- when it joined the queue (a resumed run joins at the back)
     `,
   },
+  {
+    description: 'flip partners: name-based partner proposals the user rejected, so re-imports do not pair them again',
+    sql: `
+      CREATE TABLE flip_pair_rejections (
+        a INTEGER NOT NULL REFERENCES keypoints (id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES keypoints (id) ON DELETE CASCADE,
+        CHECK (a < b),                 -- stored normalised, as skeleton edges are
+        PRIMARY KEY (a, b)
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -21,10 +21,11 @@ interface DemoPlan {
   size: number;
   steps: number;
   /**
-   * The short MoCo pretraining whose features are compared with random init: on `images`
-   * generated unlabeled images of the regime, for `minutes`, with views of `size` pixels.
+   * The short pretraining (the default method, dense contrastive, at its default view size) whose
+   * features are compared with random init: on `images` generated unlabeled images of the
+   * regime, for `minutes`.
    */
-  pretrain: { images: number; minutes: number; size: number };
+  pretrain: { images: number; minutes: number };
   describe: string;
 }
 
@@ -42,7 +43,7 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
       testImages: 40,
       size: 256,
       steps: 300,
-      pretrain: { images: 200, minutes: 1.5, size: 96 },
+      pretrain: { images: 200, minutes: 1.5 },
       describe: '640x480 frames, a small critter anywhere at any angle',
     },
     crop: {
@@ -52,7 +53,7 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
       testImages: 40,
       size: 96,
       steps: 200,
-      pretrain: { images: 400, minutes: 1.5, size: 96 },
+      pretrain: { images: 400, minutes: 1.5 },
       describe: '112x112 aligned crops, critter centred and upright',
     },
   },
@@ -64,7 +65,7 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
       testImages: 12,
       size: 128,
       steps: 60,
-      pretrain: { images: 40, minutes: 0.25, size: 64 },
+      pretrain: { images: 40, minutes: 0.25 },
       describe: '640x480 frames, a small critter anywhere at any angle (quick run)',
     },
     crop: {
@@ -74,7 +75,7 @@ const PLANS: Record<'full' | 'quick', Record<DemoPlan['regime'], DemoPlan>> = {
       testImages: 12,
       size: 96,
       steps: 80,
-      pretrain: { images: 40, minutes: 0.25, size: 64 },
+      pretrain: { images: 40, minutes: 0.25 },
       describe: '112x112 aligned crops, critter centred and upright (quick run)',
     },
   },
@@ -173,7 +174,7 @@ async function runRegime(
   );
 
   // A folder of unlabeled images of the same kind, as a user's own collection would be.
-  const { images: count, minutes, size } = plan.pretrain;
+  const { images: count, minutes } = plan.pretrain;
   const unlabeled = path.join(dir, 'unlabeled');
   const { writeDemoDataset } = await import('../../ml/demo/writeDataset.js');
   await writeDemoDataset(unlabeled, {
@@ -185,14 +186,14 @@ async function runRegime(
   const pretrainRun = await session.call('runs.pretrain', {
     folder: path.join(unlabeled, 'images'),
     backbone: 'resnet18',
-    size,
     minutes,
     seed,
   });
   const m = pretrainRun.metrics ?? {};
   const num = (v: unknown): string => (typeof v === 'number' ? v.toFixed(3) : '-');
+  const pretraining = `${pretrainRun.method} (resnet18, ${String(pretrainRun.config.inputSize)} px views)`;
   ctx.print(
-    `Pretrained MoCo (resnet18, ${size} px views) on ${count} unlabeled images for ${minutes} min: ${String(m.steps)} steps, loss ${num(m.finalLoss)} (chance ${num(m.chanceLoss)}): run ${pretrainRun.id}`,
+    `Pretrained ${pretraining} on ${count} unlabeled images for ${minutes} min: ${String(m.steps)} steps, loss ${num(m.finalLoss)} (chance ${num(m.chanceLoss)}): run ${pretrainRun.id}`,
   );
 
   const results: DemoResult[] = [];
@@ -226,7 +227,7 @@ async function runRegime(
     compared: [random],
     notes: [
       `Procedural critters: ${plan.describe}; seed ${seed}. ${plan.labels} labeled training images, ${pretrained.evaluation.images} held-out test images, ${count} other unlabeled images for pretraining.`,
-      `Pretraining run ${pretrainRun.id}: MoCo v2, resnet18, ${size} px views, ${minutes} min. Training runs ${trainRuns.join(' (random init) and ')} (pretrained): ${plan.head} head, input ${plan.size} px, ${plan.steps} steps. Images below: the model on pretrained features.`,
+      `Pretraining run ${pretrainRun.id}: ${pretraining}, ${minutes} min. Training runs ${trainRuns.join(' (random init) and ')} (pretrained): ${plan.head} head, input ${plan.size} px, ${plan.steps} steps. Images below: the model on pretrained features.`,
       `Project: ${path.join(dir, 'project')}`,
     ],
     totalSeconds: (performance.now() - started) / 1000,

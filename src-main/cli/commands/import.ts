@@ -41,6 +41,17 @@ export const importCommand: Command = {
     ctx.print(`Imported ${report.annotations} points on ${report.images} images from ${file} (${report.format})`);
     if (report.instances > 0) ctx.print(`  created ${report.instances} instance items (several per image)`);
     if (report.keypointsCreated.length > 0) ctx.print(`  new keypoints: ${report.keypointsCreated.join(', ')}`);
+    if (report.flipPairs.length > 0) {
+      const pairs = report.flipPairs.map(
+        (p) => `${p.left} <-> ${p.right}${p.source === 'file' ? ' (from the file)' : ''}`,
+      );
+      ctx.print(`  left/right partners set: ${pairs.join(', ')} (change them in the schema editor)`);
+    }
+    warnList(
+      ctx,
+      `${report.unpairedSides.length} keypoints say they have a side but have no partner, so training will not flip images:`,
+      report.unpairedSides.map((u) => `${u.name}: ${u.reason}`),
+    );
     warnList(ctx, `${report.unmatched.length} image references match no project image:`, report.unmatched);
     warnList(ctx, `${report.warnings?.length ?? 0} items were left out:`, report.warnings ?? []);
     ctx.print(formatProjectSummary(project));

@@ -51,9 +51,16 @@ export async function writeEvaluationReport(
     compared?: { label: string; evaluation: EvaluationReport }[];
   },
 ): Promise<void> {
-  const [{ run, curves }, schema] = await Promise.all([
+  const [{ run, curves }, schema, compared] = await Promise.all([
     client.call('runs.get', { runId: evaluation.trainRunId }),
     client.call('schema.get', {}),
+    // Each compared model's training loss, drawn beside this one's.
+    Promise.all(
+      (text.compared ?? []).map(async (c) => ({
+        ...c,
+        loss: (await client.call('runs.get', { runId: c.evaluation.trainRunId })).curves.loss ?? [],
+      })),
+    ),
   ]);
   // The pretraining run whose features the model started from, if any: its loss curve is plotted.
   const features = run.config.features;
@@ -68,10 +75,16 @@ export async function writeEvaluationReport(
     notes: text.notes,
     evaluation,
     ...(text.label === undefined ? {} : { label: text.label }),
-    ...(text.compared === undefined ? {} : { compared: text.compared }),
+    ...(text.compared === undefined ? {} : { compared }),
     ...(pretraining === null
       ? {}
-      : { pretraining: { loss: pretraining.curves.loss ?? [], chance: typeof chance === 'number' ? chance : null } }),
+      : {
+          pretraining: {
+            method: pretraining.run.method,
+            loss: pretraining.curves.loss ?? [],
+            chance: typeof chance === 'number' ? chance : null,
+          },
+        }),
     keypoints: keypointIds.map((id) => {
       const k = schema.keypoints.find((kp) => kp.id === id);
       return { name: k?.name ?? `#${id}`, color: k?.color ?? '#ff00ff' };

@@ -1,5 +1,5 @@
-// Parsing of the numeric and choice flags of the run commands (split, train, predict, evaluate,
-// demo): a bad value is a usage error naming the flag and what it accepts.
+// Parsing of the numeric and choice flags of the run commands (split, train, pretrain, predict,
+// evaluate, demo): a bad value is a usage error naming the flag and what it accepts.
 import { stringOption, UsageError, type CommandArgs } from '../command.js';
 
 export function integerOption(
@@ -14,6 +14,20 @@ export function integerOption(
   if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
     throw new UsageError(
       `Invalid --${name} "${text}": expected a whole number from ${range.min} to ${range.max}.`,
+      command,
+    );
+  }
+  return value;
+}
+
+/** A positive number of minutes (fractions allowed: 0.5 = 30 s). */
+export function minutesOption(args: CommandArgs, name: string, command: string): number | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  const value = text.trim() === '' ? NaN : Number(text);
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new UsageError(
+      `Invalid --${name} "${text}": expected a positive number of minutes, e.g. 30 or 0.5 (a budget of zero trains nothing).`,
       command,
     );
   }

@@ -1,6 +1,8 @@
 import { FINE_TUNE_CHOICES, TRAIN_BACKBONES, TRAIN_HEADS, type RunRecord } from '../../../src-shared/domain.js';
 import { stringOption, UsageError, type CliContext, type Command } from '../command.js';
-import { choiceOption, integerOption, SEED_RANGE } from './run-options.js';
+import { MAX_TRAIN_STEPS } from '../../../src-shared/api.js';
+import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../../ml/train/config.js';
+import { choiceOption, integerOption, minutesOption, SEED_RANGE } from './run-options.js';
 
 function parseFeatures(text: string | undefined): 'random' | number {
   if (text === undefined || text === 'random') return 'random';
@@ -57,12 +59,19 @@ export const trainCommand: Command = {
     steps: {
       type: 'string',
       value: '<k>',
-      description: "optimisation steps (default: the head's, 600 heatmap, 200 paper)",
+      description: `optimisation steps (default without --minutes: the head's, ${HEATMAP_HEAD_DEFAULTS.steps} heatmap, ${PAPER_HEAD_DEFAULTS.steps} paper; with --minutes: as many as fit)`,
+    },
+    minutes: {
+      type: 'string',
+      value: '<m>',
+      description:
+        'wall-clock budget: stop after the step that spends m minutes (or at --steps, whichever comes first); the learning rate decays over it',
     },
   },
   details: [
     'Images in no split count as train. Ends with a line "run <id>": pass it to predict and evaluate.',
     'Example: landmark-studio train ./mice --head heatmap --size 192 --labels 20 --seed 1',
+    '         landmark-studio train ./mice --labels 20 --minutes 10',
   ].join('\n'),
   async run(args, ctx) {
     const head = choiceOption(args, 'head', 'train', TRAIN_HEADS) ?? 'heatmap';
@@ -72,7 +81,8 @@ export const trainCommand: Command = {
     const size = integerOption(args, 'size', 'train', { min: 32, max: 2048 });
     const labels = integerOption(args, 'labels', 'train', { min: 1, max: 1_000_000 });
     const seed = integerOption(args, 'seed', 'train', SEED_RANGE) ?? 1;
-    const steps = integerOption(args, 'steps', 'train', { min: 1, max: 1_000_000 });
+    const steps = integerOption(args, 'steps', 'train', { min: 1, max: MAX_TRAIN_STEPS });
+    const minutes = minutesOption(args, 'minutes', 'train');
     const run = await ctx.withSession(async (session) => {
       await session.openProject(args.positionals[0]!);
       return session.call('runs.train', {
@@ -84,12 +94,13 @@ export const trainCommand: Command = {
         ...(fineTune === undefined ? {} : { fineTune }),
         ...(labels === undefined ? {} : { labels }),
         ...(steps === undefined ? {} : { steps }),
+        ...(minutes === undefined ? {} : { minutes }),
       });
     });
     const c = run.config;
     const m = run.metrics ?? {};
     ctx.print(
-      `Trained the ${run.method} head on ${String(m.examples ?? c.labels)} labeled images (${String(c.backbone)}, ${String(c.inputSize)} px, fine-tune ${String(c.fineTune)}, ${String(c.steps)} steps) in ${(num(m.seconds) ?? 0).toFixed(1)} s`,
+      `Trained the ${run.method} head on ${String(m.examples ?? c.labels)} labeled images (${String(c.backbone)}, ${String(c.inputSize)} px, fine-tune ${String(c.fineTune)}, ${String(m.steps ?? c.steps)} steps${typeof c.minutes === 'number' ? ` in a ${c.minutes} min budget` : ''}) in ${(num(m.seconds) ?? 0).toFixed(1)} s`,
     );
     ctx.print(
       `  final loss ${num(m.finalLoss)?.toPrecision(3) ?? '-'}, ${(num(m.imagesPerSecond) ?? 0).toFixed(1)} images/s`,

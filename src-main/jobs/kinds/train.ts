@@ -1,7 +1,7 @@
 // The 'train' job (in the worker): builds the backbone, trains the chosen few-shot head on the
 // labeled images, streams step, loss, images/s and ETA, and writes the model to its folder.
 import type { LabeledItem } from '../../ml/train/labeledExamples.js';
-import type { TrainControl } from '../../ml/train/config.js';
+import { HEATMAP_HEAD_DEFAULTS, type TrainControl } from '../../ml/train/config.js';
 import { trainHeatmapHead } from '../../ml/train/trainHeatmapHead.js';
 import { trainPaperHead } from '../../ml/train/trainPaperHead.js';
 import type { TrainPayload, TrainResult } from '../jobTypes.js';
@@ -9,7 +9,9 @@ import type { JobContext } from '../protocol.js';
 import { buildBackbone, FEATURE_STAGES, MODEL_RESIZE_MODE, saveLandmarkModel } from './landmarkModel.js';
 
 export async function trainJob(payload: unknown, ctx: JobContext): Promise<TrainResult> {
-  const { spec, features, items, flipPairs, modelDir, cacheDir } = payload as TrainPayload;
+  const { spec, features, items, flipPairs, budgetSeconds, horizontalFlips, modelDir, cacheDir } =
+    payload as TrainPayload;
+  const budget = budgetSeconds === null ? {} : { budgetSeconds };
   ctx.progress({ step: 0, totalSteps: spec.steps, message: 'loading images' });
   const labeled: LabeledItem[] = items.map((item) => ({
     id: item.id,
@@ -45,6 +47,10 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
                 inputSize: spec.inputSize,
                 fineTune: spec.fineTune,
                 steps: spec.steps,
+                ...budget,
+                ...(horizontalFlips
+                  ? {}
+                  : { augmentation: { ...HEATMAP_HEAD_DEFAULTS.augmentation, flipProbability: 0 } }),
                 backboneStage: stages.heatmap,
                 outputStride: stages.heatmapStride,
               },
@@ -59,7 +65,12 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
               items: labeled,
               keypointCount: spec.keypointCount,
               // Paper 000: a 48x48 grid for 96x96 input, i.e. half the input side.
-              config: { inputSize: spec.inputSize, featureGridSize: Math.round(spec.inputSize / 2), steps: spec.steps },
+              config: {
+                inputSize: spec.inputSize,
+                featureGridSize: Math.round(spec.inputSize / 2),
+                steps: spec.steps,
+                ...budget,
+              },
               resizeMode: MODEL_RESIZE_MODE,
               stages: stages.paper,
               cacheDir,
@@ -67,8 +78,9 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
             },
             control,
           );
+    const steps = report.losses.length;
     try {
-      ctx.progress({ step: spec.steps, totalSteps: spec.steps, message: 'saving the model' });
+      ctx.progress({ step: steps, totalSteps: steps, message: 'saving the model' });
       await saveLandmarkModel(modelDir, spec, model);
     } finally {
       model.dispose();
@@ -77,6 +89,7 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
       examples: report.examples,
       problems: report.problems,
       unlabeledKeypoints: report.unlabeledKeypoints,
+      steps,
       seconds: report.seconds,
       imagesPerSecond: report.imagesPerSecond,
       finalLoss: report.losses.at(-1) ?? null,

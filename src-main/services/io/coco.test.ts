@@ -176,6 +176,41 @@ describe('COCO keypoints, behaviour', () => {
     expect(parseCocoKeypoints(JSON.stringify(doc)).items).toEqual([{ file: 'x.jpg', crop: null, points: [v(1, 2)] }]);
   });
 
+  it('reads mmpose-style flip_pairs (0-based indices or names), writes them back, and names a bad pair', () => {
+    const doc = (flipPairs: unknown) => ({
+      categories: [{ id: 1, keypoints: ['nose', 'eye_a', 'eye_b', 'ear_a', 'ear_b'], flip_pairs: flipPairs }],
+      images: [{ id: 1, file_name: 'x.jpg', width: 10, height: 10 }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, keypoints: Array(15).fill(0) }],
+    });
+    const set = parseCocoKeypoints(
+      JSON.stringify(
+        doc([
+          [1, 2],
+          ['ear_a', 'ear_b'],
+        ]),
+      ),
+    );
+    expect(set.flipPairs).toEqual([
+      ['eye_a', 'eye_b'],
+      ['ear_a', 'ear_b'],
+    ]);
+    const sizes = new Map([['x.jpg', { width: 10, height: 10 }]]);
+    expect(parseCocoKeypoints(formatCoco(set, { imageSizes: sizes })).flipPairs).toEqual(set.flipPairs);
+    expect(() => parseCocoKeypoints(JSON.stringify(doc([[1, 5]])))).toThrow(
+      /categories\[0\]\.flip_pairs\[0\]: flip pair \(two keypoint indices from 0, or two names\) must be a pair of keypoint names, found \[1,5\]/,
+    );
+    expect(() =>
+      parseCocoKeypoints(
+        JSON.stringify(
+          doc([
+            [1, 2],
+            [2, 3],
+          ]),
+        ),
+      ),
+    ).toThrow(/flip_pairs\[1\]: "eye_b" already has a flip partner/);
+  });
+
   it('writes valid COCO: ids that resolve, 3K numbers, counts, 1-based skeleton, boxes in the image', () => {
     const set: LabelSet = {
       keypoints: ['a', 'b', 'c'],

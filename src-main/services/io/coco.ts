@@ -1,9 +1,18 @@
 // COCO keypoints JSON: images, annotations ([x, y, v] * K with v 0 = not labeled, 1 = labeled
-// but not visible, 2 = visible) and categories (keypoint names, 1-based skeleton).
+// but not visible, 2 = visible) and categories (keypoint names, 1-based skeleton, and optionally
+// mmpose-style `flip_pairs`: left/right partners as 0-based keypoint indices, or as names).
 import { boxFromCrop, itemsFromInstances } from './instanceCrop.js';
 import type { Instance } from './instanceCrop.js';
 import { jsonArray, jsonBox, jsonObject, readJson } from './json.js';
-import { assertWritable, describeValue, jsonCoordinate, formatError, keypointName } from './labelSet.js';
+import {
+  assertOnePartnerEach,
+  assertWritable,
+  describeValue,
+  formatError,
+  jsonCoordinate,
+  keypointName,
+  keypointPair,
+} from './labelSet.js';
 import type { ImageSize, LabeledPoint, LabelSet } from './labelSet.js';
 
 export interface CocoFormatOptions {
@@ -56,6 +65,7 @@ export function parseCocoKeypoints(json: string): LabelSet {
 
   const keypoints: string[] = [];
   const edges: [string, string][] = [];
+  const flipPairs: [string, string][] = [];
   const categoryById = new Map<Id, KeypointCategory | null>();
   categories.forEach((raw, i) => {
     const field = `categories[${i}].id`;
@@ -91,9 +101,27 @@ export function parseCocoKeypoints(json: string): LabelSet {
       }
       edges.push([keypoints[offset + (pair[0] as number) - 1]!, keypoints[offset + (pair[1] as number) - 1]!]);
     });
+    jsonArray(cat.flip_pairs ?? [], `${field}.flip_pairs`).forEach((rawPair, p) => {
+      const pairField = `${field}.flip_pairs[${p}]`;
+      const pair = jsonArray(rawPair, pairField);
+      const byIndex =
+        pair.length === 2 &&
+        pair.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < names.length);
+      flipPairs.push(
+        byIndex
+          ? [keypoints[offset + (pair[0] as number)]!, keypoints[offset + (pair[1] as number)]!]
+          : keypointPair(
+              pair.map((v) => (typeof v === 'string' ? prefix + v.trim() : v)),
+              keypoints,
+              { field: pairField },
+              'flip pair (two keypoint indices from 0, or two names)',
+            ),
+      );
+    });
     const id = readId(cat.id, `${field}.id`);
     categoryById.set(id, { offset, count: names.length });
   }
+  assertOnePartnerEach(flipPairs, 'flip_pairs');
 
   const imageById = new Map<Id, { file: string; size: ImageSize; instances: Instance[] }>();
   const fileIndex = new Map<string, number>();
@@ -155,7 +183,7 @@ export function parseCocoKeypoints(json: string): LabelSet {
   });
 
   const instances = [...imageById.values()].flatMap((image) => image.instances);
-  return { keypoints, edges, flipPairs: [], normPair: null, items: itemsFromInstances(instances) };
+  return { keypoints, edges, flipPairs, normPair: null, items: itemsFromInstances(instances) };
 }
 
 /**
@@ -200,6 +228,9 @@ export function formatCoco(set: LabelSet, opts: CocoFormatOptions): string {
       supercategory: name,
       keypoints: set.keypoints,
       skeleton: set.edges.map(([a, b]) => [index.get(a)!, index.get(b)!]),
+      ...(set.flipPairs.length
+        ? { flip_pairs: set.flipPairs.map(([a, b]) => [index.get(a)! - 1, index.get(b)! - 1]) }
+        : {}),
     },
   ];
   return (

@@ -3,7 +3,14 @@ import type { KeypointSchema, ProjectInfo } from '../../../src-shared/domain.js'
 import type { Bridge } from './bridge.js';
 import { sortedKeypoints } from './keypointOrder.js';
 
-const EMPTY_SCHEMA: KeypointSchema = { keypoints: [], edges: [], normPair: null };
+const EMPTY_SCHEMA: KeypointSchema = {
+  keypoints: [],
+  edges: [],
+  normPair: null,
+  flipProposals: [],
+  rejectedFlipPairs: [],
+  unpairedSides: [],
+};
 
 export class ProjectModel {
   info = $state<ProjectInfo | null>(null);

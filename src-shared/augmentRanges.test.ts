@@ -14,10 +14,13 @@ const SHAPE: [number, number][] = [
 ];
 const EYES: [number, number][] = [[1, 2]];
 
-/** SHAPE turned by `deg` (clockwise on screen), scaled by `size` pixels, centred at (cx, cy). */
-function placed(deg: number, size: number, cx: number, cy: number): [number, number][] {
+/**
+ * SHAPE turned by `deg` (clockwise on screen), scaled by `size` pixels, centred at (cx, cy), its
+ * tail tip bent by `bend` (1: as drawn, -1: to the other side, a posture).
+ */
+function placed(deg: number, size: number, cx: number, cy: number, bend = 1): [number, number][] {
   const t = (deg * Math.PI) / 180;
-  return SHAPE.map(([x, y]) => [
+  return SHAPE.map(([x0, y], k) => [x0 * (k === 4 ? bend : 1), y]).map(([x, y]) => [
     cx + size * (x * Math.cos(t) - y * Math.sin(t)),
     cy + size * (x * Math.sin(t) + y * Math.cos(t)),
   ]);
@@ -49,8 +52,9 @@ describe('chooseAugmentation', () => {
     expect(seam.spread.rotationDegrees).toBeCloseTo(10, 6);
     const rng = createRng(2);
     const free = chooseAugmentation(
+      // a free-moving animal bends its tail either way
       Array.from({ length: 20 }, () =>
-        sample(placed(rng.uniform(-180, 180), 30, rng.uniform(40, 600), rng.uniform(40, 440))),
+        sample(placed(rng.uniform(-180, 180), 30, rng.uniform(40, 600), rng.uniform(40, 440), rng.uniform(-1, 1))),
       ),
       EYES,
     );
@@ -83,6 +87,23 @@ describe('chooseAugmentation', () => {
     expect(describeAugmentation(ranges)).toMatch(
       /^rotation \+-1\d deg, scale 0\.87-1\.15, shift \+-0\.\d\d x 0\.0\d of the frame, flips off$/,
     );
+  });
+
+  it('turns flips off for a rig filming the animal and its mirror image in one frame', () => {
+    const rng = createRng(6);
+    // points 0-4 the top view heading right, 5-9 the bottom view: the frame mirrored vertically
+    const rig = Array.from({ length: 20 }, () => {
+      const top = placed(90 + rng.uniform(-10, 10), 12, rng.uniform(30, 130), rng.uniform(20, 35), rng.uniform(-1, 1));
+      return sample([...top, ...top.map(([x, y]): [number, number] => [x, 120 - y])], 160, 120);
+    });
+    const { ranges, spread } = chooseAugmentation(rig, [
+      [1, 2],
+      [6, 7],
+    ]);
+    // a horizontal flip of the pair is the pair turned by 180 degrees with the views' names swapped
+    expect(spread.mirroredShapeMismatch).toBeGreaterThan(5);
+    expect(ranges.flip).toBe(false);
+    expect(ranges.rotationDegrees).toBeLessThan(30);
   });
 
   it('keeps flips for upright objects whose mirror image (partners swapped) is a labeled pose', () => {

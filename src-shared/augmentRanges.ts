@@ -37,6 +37,11 @@ export interface LabeledSpread {
    * degrees, at most (0 when the labels already show mirrored poses).
    */
   mirroredRotationDegrees: number;
+  /**
+   * How much worse mirrored skeletons fit the mean shape than the labeled ones (ratio of their
+   * mean Procrustes residuals): about 1 when mirrored poses look like labeled ones.
+   */
+  mirroredShapeMismatch: number;
 }
 
 /**
@@ -45,6 +50,13 @@ export interface LabeledSpread {
  * of the frame's longer side of shift.
  */
 export const AUGMENT_MARGINS = { rotationDegrees: 15, scaleFactor: 1.15, translate: 0.05 } as const;
+
+/**
+ * Mirrored skeletons may fit the mean shape this many times worse than the labeled ones and still
+ * count as poses the labels show (posture varies; a mirror that swaps the ends of a rig does not
+ * fit at all).
+ */
+export const MIRRORED_SHAPE_TOLERANCE = 2;
 
 export interface SkeletonSample {
   /** One entry per keypoint, pixels of its frame; null = not labeled. */
@@ -100,6 +112,20 @@ function applyFit(fit: SimilarityFit, p: C): C {
   const y = p[1] - fit.sourceCentre[1];
   const [a, b] = fit.c;
   return [a * x - b * y + fit.targetCentre[0], b * x + a * y + fit.targetCentre[1]];
+}
+
+/** Root-mean-square distance of the fitted skeleton from the target on the keypoints both have. */
+function residual(fit: SimilarityFit, source: readonly MaybePoint[], target: readonly MaybePoint[]): number {
+  let sum = 0;
+  let n = 0;
+  source.forEach((p, k) => {
+    const t = target[k];
+    if (!p || !t) return;
+    const q = applyFit(fit, p);
+    sum += (q[0] - t[0]) ** 2 + (q[1] - t[1]) ** 2;
+    n++;
+  });
+  return Math.sqrt(sum / n);
 }
 
 /** The mean shape, centred on its keypoints and of unit root-mean-square size. */
@@ -171,10 +197,10 @@ function smallestArc(angles: readonly number[]): { middle: number; halfWidth: nu
  * at most 180. Scale: the labeled scales' spread widened by the margin factor. Shift: the
  * half-range of the labeled positions plus the margin per axis (free-moving animals get about
  * half the frame: anywhere in it, from wherever they were labeled), at most the frame. Flips: on
- * when every mirrored skeleton (partners swapped) is within the rotation range of a labeled
- * orientation, i.e. rotating it can give a pose the labels show (free-moving or symmetric upright
- * objects); off when a mirror turns the object where no label has it (a rig filmed from one
- * side).
+ * when mirrored skeletons (partners swapped) are poses the labels show: each within the rotation
+ * range of a labeled orientation, and fitting the mean shape about as well as the labeled ones
+ * (free-moving or symmetric upright objects); off when a mirror turns the object where no label
+ * has it, or gives a shape none has (a rig filmed from one side, two views of it in one frame).
  */
 export function chooseAugmentation(
   samples: readonly SkeletonSample[],
@@ -201,9 +227,12 @@ export function chooseAugmentation(
   const logScales: number[] = [];
   const positions: C[] = [];
   const mirrored: number[] = [];
+  let labeledResidual = 0;
+  let mirroredResidual = 0;
   for (const s of usable) {
     // the fit maps the skeleton onto the mean: the skeleton is turned by -arg(c) and scaled 1/|c|
     const fit = fitSimilarity(s, mean)!;
+    labeledResidual += residual(fit, s, mean);
     rotations.push(degrees(-Math.atan2(fit.c[1], fit.c[0])));
     logScales.push(-Math.log(Math.hypot(fit.c[0], fit.c[1])));
     // where the mean shape's centre (the origin) sits in this frame: invert the fit
@@ -211,14 +240,14 @@ export function chooseAugmentation(
     const n = a * a + b * b;
     const [tx, ty] = fit.targetCentre;
     positions.push([fit.sourceCentre[0] + (-a * tx - b * ty) / n, fit.sourceCentre[1] + (b * tx - a * ty) / n]);
-    const flipped = fitSimilarity(
-      permute(
-        s.map((p): MaybePoint => (p ? [-p[0], p[1]] : null)),
-        perm,
-      ),
-      mean,
+    const mirror = permute(
+      s.map((p): MaybePoint => (p ? [-p[0], p[1]] : null)),
+      perm,
     );
-    if (flipped) mirrored.push(degrees(-Math.atan2(flipped.c[1], flipped.c[0])));
+    const flipped = fitSimilarity(mirror, mean);
+    if (!flipped) continue;
+    mirrored.push(degrees(-Math.atan2(flipped.c[1], flipped.c[0])));
+    mirroredResidual += residual(flipped, mirror, mean);
   }
 
   const arc = smallestArc(rotations);
@@ -234,6 +263,8 @@ export function chooseAugmentation(
     scale: [Math.exp(Math.min(...logScales) - logMid), Math.exp(Math.max(...logScales) - logMid)],
     translate: [halfRange(positions.map((p) => p[0])), halfRange(positions.map((p) => p[1]))],
     mirroredRotationDegrees,
+    // both zero: rigid, symmetric skeletons, whose mirror image is the labeled shape
+    mirroredShapeMismatch: mirroredResidual === 0 ? 1 : mirroredResidual / labeledResidual,
   };
 
   const rotationDegrees = Math.min(180, spread.rotationDegrees + AUGMENT_MARGINS.rotationDegrees);
@@ -249,7 +280,7 @@ export function chooseAugmentation(
       rotationDegrees,
       scale: [Math.exp(-scaleHalf), Math.exp(scaleHalf)],
       translate: [Math.min(shift[0], extent[0]!), Math.min(shift[1], extent[1]!)],
-      flip: mirroredRotationDegrees <= rotationDegrees,
+      flip: mirroredRotationDegrees <= rotationDegrees && spread.mirroredShapeMismatch <= MIRRORED_SHAPE_TOLERANCE,
     },
     spread,
   };

@@ -33,6 +33,19 @@ const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().trim().min(1).max(200);
 const path = z.string().min(1).max(4096);
 /** Seed of a random choice (split, label draw, initialisation): an integer in 0..2^31. */
+const fractionOfFrame = z.number().min(0).max(1);
+/** Overrides of the heatmap head's geometric augmentation ranges (src-shared/augmentRanges.ts). */
+const augmentOverride = z
+  .object({
+    rotationDegrees: z.number().min(0).max(180).optional(),
+    scale: z
+      .tuple([z.number().min(0.1).max(10), z.number().min(0.1).max(10)])
+      .refine(([lo, hi]) => lo <= hi, 'scale must be [min, max] with min <= max')
+      .optional(),
+    translate: z.union([z.literal('anywhere'), z.tuple([fractionOfFrame, fractionOfFrame])]).optional(),
+    flip: z.boolean().optional(),
+  })
+  .strict();
 const seed = z
   .number()
   .int()
@@ -123,6 +136,11 @@ export const apiRequests = {
       labels: z.number().int().min(1).max(1_000_000).optional(),
       seed: seed.default(1),
       steps: z.number().int().min(1).max(1_000_000).optional(),
+      /**
+       * Heatmap head: geometric augmentation ranges replacing those chosen from the labels
+       * (GeometricAugmentation in augmentRanges.ts); each one left out stays as chosen.
+       */
+      augment: augmentOverride.optional(),
     })
     .strict(),
   /**

@@ -20,10 +20,10 @@ const EYES: [number, number][] = [[1, 2]];
  */
 function placed(deg: number, size: number, cx: number, cy: number, bend = 1): [number, number][] {
   const t = (deg * Math.PI) / 180;
-  return SHAPE.map(([x0, y], k) => [x0 * (k === 4 ? bend : 1), y]).map(([x, y]) => [
-    cx + size * (x * Math.cos(t) - y * Math.sin(t)),
-    cy + size * (x * Math.sin(t) + y * Math.cos(t)),
-  ]);
+  return SHAPE.map(([x0, y], k) => {
+    const x = x0 * (k === 4 ? bend : 1);
+    return [cx + size * (x * Math.cos(t) - y * Math.sin(t)), cy + size * (x * Math.sin(t) + y * Math.cos(t))];
+  });
 }
 
 const sample = (points: MaybePoint[], width = 640, height = 480): SkeletonSample => ({ points, width, height });

@@ -1,5 +1,6 @@
 // What the parent hands each job kind and what the kind hands back: plain data over IPC. The
 // parent (runs/*) builds payloads from the store; the worker (kinds/*) runs the ML on them.
+import type { GeometricAugmentation } from '../../src-shared/augmentRanges.js';
 import type { CropBox, FineTuneChoice, TrainBackbone, TrainHead, Visibility } from '../../src-shared/domain.js';
 
 /** An image file (or a crop of it) a job reads; `id` is the store's image id. */
@@ -36,6 +37,8 @@ export interface TrainPayload {
   items: JobLabeledImage[];
   /** Left/right partner index pairs (indices into the run's keypoints). */
   flipPairs: [number, number][];
+  /** Heatmap head: geometric augmentation ranges (chosen from the labels, or overridden). */
+  augmentation?: GeometricAugmentation;
   /** Absolute folder the trained model is written to. */
   modelDir: string;
   cacheDir: string | null;

@@ -3,13 +3,15 @@
 // configuration, runs the 'train' job and records where the model went.
 import path from 'node:path';
 import { ApiError, type ApiParsed } from '../../src-shared/api.js';
+import type { GeometricAugmentation } from '../../src-shared/augmentRanges.js';
 import type { FineTuneChoice } from '../../src-shared/domain.js';
 import { createRng } from '../../src-shared/random.js';
 import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../ml/train/config.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { createRun, executeRun, type ExecuteOptions, type RunOutcome } from './executeRun.js';
 import type { FeatureSource, JobLabeledImage, TrainedModelSpec, TrainPayload, TrainResult } from './jobTypes.js';
-import { allItems, itemsOfSplit, jobImage, labelsOf } from './projectData.js';
+import { allItems, itemFrame, itemsOfSplit, jobImage, labelsOf } from './projectData.js';
+import { runAugmentation } from './trainAugment.js';
 import { aRunOfKind } from './runNames.js';
 
 export type TrainRequest = ApiParsed<'runs.train'>;
@@ -77,6 +79,8 @@ export interface PreparedTraining {
   features: FeatureSource;
   items: JobLabeledImage[];
   flipPairs: [number, number][];
+  /** Heatmap head: its geometric augmentation (runAugmentation). */
+  augmentation?: GeometricAugmentation;
   /** Labeled train images left out because their file is unusable. */
   warnings: string[];
 }
@@ -116,15 +120,26 @@ export function prepareTraining(store: ProjectStore, req: TrainRequest): Prepare
     .slice(0, count)
     .sort((a, b) => a.id - b.id);
   const items = chosen.map((item) => ({ ...jobImage(store, item), points: labelsOf(store, item.id, keypointIds) }));
+  const flipPairs = flipPairsOf(store, keypointIds);
+  const augment = req.head === 'heatmap' ? runAugmentation(items, chosen.map(itemFrame), flipPairs, req.augment) : null;
   const config = {
     ...spec,
+    ...augment,
     features: req.features,
     labels: count,
     labeledImageIds: chosen.map((item) => item.id),
     keypointIds,
     keypointNames: keypoints.map((k) => k.name),
   };
-  return { config, spec, features, items, flipPairs: flipPairsOf(store, keypointIds), warnings: unusable };
+  return {
+    config,
+    spec,
+    features,
+    items,
+    flipPairs,
+    ...(augment ? { augmentation: augment.augmentation } : {}),
+    warnings: unusable,
+  };
 }
 
 export async function runTraining(
@@ -139,6 +154,7 @@ export async function runTraining(
     features: prepared.features,
     items: prepared.items,
     flipPairs: prepared.flipPairs,
+    ...(prepared.augmentation ? { augmentation: prepared.augmentation } : {}),
     modelDir: path.join(store.modelsDir, modelFolder(runId)),
     cacheDir: store.cacheDir,
   };

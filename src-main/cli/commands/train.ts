@@ -53,7 +53,7 @@ function describeRunAugmentation(config: Record<string, unknown>): string | null
     : 'chosen from the labels';
   return [
     `  augmentation: ${describeAugmentation(used)} (${source})`,
-    `  labels' spread: rotation +-${spread.rotationDegrees.toFixed(0)} deg, scale ${spread.scale[0].toFixed(2)}-${spread.scale[1].toFixed(2)}, position +-${spread.translate[0].toFixed(2)} x ${spread.translate[1].toFixed(2)} of the frame over ${spread.skeletons} images; margins +-${AUGMENT_MARGINS.rotationDegrees} deg, x/${AUGMENT_MARGINS.scaleFactor}, +-${AUGMENT_MARGINS.translate}`,
+    `  labels' spread: rotation +-${spread.rotationDegrees.toFixed(0)} deg, scale ${spread.scale[0].toFixed(2)}-${spread.scale[1].toFixed(2)}, position +-${spread.translate[0].toFixed(2)} x ${spread.translate[1].toFixed(2)} of the frame over ${spread.skeletons} images; margins +-${AUGMENT_MARGINS.rotationDegrees} deg, x${AUGMENT_MARGINS.scaleFactor} either way, +-${AUGMENT_MARGINS.translate}`,
   ].join('\n');
 }
 

@@ -8,7 +8,7 @@
 // Sized for CI on 2 cores: ResNet-18 to conv3_x, 128-pixel training crops, 150 steps of batch 8.
 // Measured 2026-12-06, tfjs-node CPU, 2 shared cores (bench/README.md "Augmentation chosen from
 // the labels"): rig 5.4 px vs mean shape 21.6 px (0.251; the fixed recipe 33.2 px, 1.535),
-// frames 14.9 px vs 74.3 px (0.200), 35-50 s each.
+// frames 14.9 px vs 74.3 px (0.200); 50-60 s each with other work running (load average 7-10).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -31,7 +31,7 @@ import type { Point } from '../src-shared/geometry.js';
 import { createRng, mixSeed } from '../src-shared/random.js';
 import { buildBackbone } from '../src-main/jobs/kinds/landmarkModel.js';
 import { createBackbone, type Backbone } from '../src-main/ml/backbones/index.js';
-import type { DemoRegime } from '../src-main/ml/demo/generate.js';
+import type { DemoRegime as AnyDemoRegime } from '../src-main/ml/demo/generate.js';
 import { writeDemoDataset } from '../src-main/ml/demo/writeDataset.js';
 import { formatEngineInfo, initEngine, tf } from '../src-main/ml/engine.js';
 import { BatchLoader, type LoaderItem } from '../src-main/ml/image/batchLoader.js';
@@ -61,6 +61,8 @@ const HEADS = ['paper', 'heatmap'] as const;
 type Head = (typeof HEADS)[number];
 const FEATURES = ['random', 'pretrained'] as const;
 type Features = (typeof FEATURES)[number];
+/** The few-shot curves are measured on the crop and free-moving frame regimes. */
+type DemoRegime = Exclude<AnyDemoRegime, 'rig'>;
 const REGIMES: readonly DemoRegime[] = ['crop', 'frame'];
 /** Pretraining methods: MoCo v2 (paper 000) or dense contrastive learning (paper 003 Eq. 7). */
 type Method = PretrainMethod;

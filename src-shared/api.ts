@@ -47,6 +47,19 @@ const path = z
   .refine((text) => !/\p{Cc}/u.test(text), 'a path must not contain control characters (such as NUL)')
   .refine((text) => !/\p{Cs}/u.test(text), 'a path must be valid Unicode text');
 /** Seed of a random choice (split, label draw, initialisation): an integer in 0..2^31. */
+const fractionOfFrame = z.number().min(0).max(1);
+/** Overrides of the heatmap head's geometric augmentation ranges (src-shared/augmentRanges.ts). */
+const augmentOverride = z
+  .object({
+    rotationDegrees: z.number().min(0).max(180).optional(),
+    scale: z
+      .tuple([z.number().min(0.1).max(10), z.number().min(0.1).max(10)])
+      .refine(([lo, hi]) => lo <= hi, 'scale must be [min, max] with min <= max')
+      .optional(),
+    translate: z.union([z.literal('anywhere'), z.tuple([fractionOfFrame, fractionOfFrame])]).optional(),
+    flip: z.boolean().optional(),
+  })
+  .strict();
 const seed = z
   .number()
   .int()
@@ -84,6 +97,11 @@ const trainSettings = z
       .finite('a training budget must be a finite number of minutes')
       .positive('a training budget must be a positive number of minutes, e.g. 5 or 0.5 (zero trains nothing)')
       .optional(),
+    /**
+     * Heatmap head: geometric augmentation ranges replacing those chosen from the labels
+     * (GeometricAugmentation in augmentRanges.ts); each one left out stays as chosen.
+     */
+    augment: augmentOverride.optional(),
   })
   .strict();
 

@@ -185,7 +185,7 @@ describe('fuzzed API over HTTP', () => {
         ]),
       'runs.estimate': () => ({ kind: 'pretrain', settings: { folder: pick(refusedPaths), size: pick([8, 48, 1e9]) } }),
       'runs.pause': () => ({ runId: id() }),
-      'runs.resume': () => ({ runId: id(), minutes: pick([1, 0, -1, 1e999]) }),
+      'runs.resume': () => ({ runId: id(), minutes: pick([1, 0, -1, 1e308]) }),
       'runs.delete': () => ({ runId: id(), confirm: rand() < 0.5 }),
       'engine.info': () => ({ fuzz: true }),
       'folders.inspect': () => ({ folder: pick(refusedPaths) }),

@@ -1,5 +1,6 @@
 // What the parent hands each job kind and what the kind hands back: plain data over IPC. The
 // parent (runs/*) builds payloads from the store; the worker (kinds/*) runs the ML on them.
+import type { GeometricAugmentation } from '../../src-shared/augmentRanges.js';
 import type { CropBox, FineTuneChoice, TrainBackbone, TrainHead, Visibility } from '../../src-shared/domain.js';
 
 /** An image file (or a crop of it) a job reads; `id` is the store's image id. */
@@ -38,8 +39,8 @@ export interface TrainPayload {
   flipPairs: [number, number][];
   /** Wall-clock budget, seconds (null: the spec's steps alone end the training). */
   budgetSeconds: number | null;
-  /** False: the heatmap head's augmentation never flips (a sided keypoint lacks its partner). */
-  horizontalFlips: boolean;
+  /** Heatmap head: geometric augmentation ranges (chosen from the labels, or overridden). */
+  augmentation?: GeometricAugmentation;
   /** Absolute folder the trained model is written to. */
   modelDir: string;
   cacheDir: string | null;

@@ -88,6 +88,33 @@ describe('training input', { timeout: 300_000 }, () => {
     expect(report).toMatchObject({ images: 1, points: 2, predictRunId: predicted.id });
   });
 
+  it('records the augmentation chosen from the labels, and the ranges a request overrides', async () => {
+    // every label has the nose left of the tail: upright to within 0 degrees, mirrors never seen
+    const chosen = await t.call('runs.train', quick);
+    expect(chosen.config.augmentation).toMatchObject({ rotationDegrees: 15, flip: false });
+    expect(chosen.config.augmentationFromLabels).toEqual(chosen.config.augmentation);
+    expect(chosen.config.labeledSpread).toMatchObject({ skeletons: 3, rotationDegrees: 0 });
+    const overridden = await t.call('runs.train', {
+      ...quick,
+      augment: { rotationDegrees: 90, translate: 'anywhere' },
+    });
+    expect(overridden.status).toBe('done');
+    expect(overridden.config.augmentation).toMatchObject({ rotationDegrees: 90, translate: 'anywhere', flip: false });
+    expect(overridden.config.augmentationFromLabels).toEqual(chosen.config.augmentation);
+  });
+
+  it('refuses augmentation ranges out of bounds, creating no run', async () => {
+    const before = (await t.call('runs.list', {})).length;
+    for (const augment of [{ rotationDegrees: 270 }, { scale: [1.5, 0.5] }, { translate: [2, 0] }, { shear: 3 }]) {
+      const error = await apiError(t.call('runs.train', { ...quick, augment } as never));
+      expect(error.code).toBe('invalid');
+    }
+    expect((await apiError(t.call('runs.train', { ...quick, augment: { scale: [1.5, 0.5] } }))).message).toMatch(
+      /min <= max/,
+    );
+    expect((await t.call('runs.list', {})).length).toBe(before);
+  });
+
   it('leaves out labels on images deleted from disk with a warning, and fails clearly when none is left', async () => {
     const before = databaseSnapshot(ws.projectDir);
     rmSync(path.join(ws.imageRoot, 'wide.png'));

@@ -27,7 +27,7 @@ describe('prepareTraining: horizontal flips', () => {
     const store = await labeledProject(['nose', 'left_ear', 'right_ear', 'tail_L']);
     try {
       const prepared = prepareTraining(store, heatmap);
-      expect(prepared.horizontalFlips).toBe(false);
+      expect(prepared.augmentation?.flip).toBe(false);
       expect(prepared.config.horizontalFlips).toBe(false);
       expect(prepared.flipPairs).toEqual([]);
       expect(prepared.warnings[0]).toBe(
@@ -41,13 +41,14 @@ describe('prepareTraining: horizontal flips', () => {
     }
   });
 
-  it('flips once every sided keypoint has its partner, and never for the paper head', async () => {
+  it('leaves flips to the geometry once every sided keypoint has its partner, and never flips for the paper head', async () => {
     const store = await labeledProject(['nose', 'left_ear', 'right_ear']);
     try {
       const [, left, right] = store.keypoints.list();
       store.keypoints.setFlipPartner(left!.id, right!.id);
       const prepared = prepareTraining(store, heatmap);
-      expect(prepared.horizontalFlips).toBe(true);
+      // The names no longer stop flips; whether the labels' geometry allows them is augmentRanges' call.
+      expect(prepared.config.horizontalFlips).toBe(prepared.augmentation?.flip);
       expect(prepared.flipPairs).toEqual([[1, 2]]);
       expect(prepared.warnings).toEqual([]);
       store.keypoints.setFlipPartner(left!.id, null);

@@ -3,6 +3,7 @@
 // configuration, runs the 'train' job and records where the model went.
 import path from 'node:path';
 import { ApiError, MAX_TRAIN_STEPS, type ApiParsed } from '../../src-shared/api.js';
+import type { GeometricAugmentation } from '../../src-shared/augmentRanges.js';
 import type { FineTuneChoice } from '../../src-shared/domain.js';
 import { reviewFlipPartners } from '../../src-shared/flipPartners.js';
 import { createRng } from '../../src-shared/random.js';
@@ -10,7 +11,8 @@ import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../ml/train/config.j
 import type { ProjectStore } from '../store/projectStore.js';
 import { createRun, executeRun, type ExecuteOptions, type RunOutcome } from './executeRun.js';
 import type { FeatureSource, JobLabeledImage, TrainedModelSpec, TrainPayload, TrainResult } from './jobTypes.js';
-import { allItems, itemsOfSplit, jobImage, labelsOf } from './projectData.js';
+import { allItems, itemFrame, itemsOfSplit, jobImage, labelsOf } from './projectData.js';
+import { runAugmentation } from './trainAugment.js';
 import { aRunOfKind } from './runNames.js';
 
 export type TrainRequest = ApiParsed<'runs.train'>;
@@ -81,11 +83,8 @@ export interface PreparedTraining {
   flipPairs: [number, number][];
   /** Wall-clock budget of the training, seconds; null = `spec.steps` alone ends it. */
   budgetSeconds: number | null;
-  /**
-   * Whether augmentation may flip images horizontally (the heatmap head's): not while a keypoint
-   * whose name says it has a side lacks a partner, since a flip would teach it to be its mirror.
-   */
-  horizontalFlips: boolean;
+  /** Heatmap head: its geometric augmentation (runAugmentation). */
+  augmentation?: GeometricAugmentation;
   /** Labeled train images left out because their file is unusable. */
   warnings: string[];
 }
@@ -141,12 +140,21 @@ export function prepareTraining(store: ProjectStore, req: TrainRequest): Prepare
     .slice(0, count)
     .sort((a, b) => a.id - b.id);
   const items = chosen.map((item) => ({ ...jobImage(store, item), points: labelsOf(store, item.id, keypointIds) }));
-  // Only the heatmap head's augmentation flips images.
+  const flipPairs = flipPairsOf(store, keypointIds);
+  // Only the heatmap head's augmentation flips images; never while a keypoint named for a side
+  // lacks its partner (flipsOffReason), whatever the labels' geometry or an override says.
   const flipsOff = spec.head === 'heatmap' ? flipsOffReason(store, keypointIds) : null;
+  const chosenAugment =
+    req.head === 'heatmap' ? runAugmentation(items, chosen.map(itemFrame), flipPairs, req.augment) : null;
+  const augment =
+    chosenAugment && flipsOff !== null
+      ? { ...chosenAugment, augmentation: { ...chosenAugment.augmentation, flip: false } }
+      : chosenAugment;
   const config = {
     ...spec,
+    ...augment,
     minutes: req.minutes ?? null,
-    horizontalFlips: spec.head === 'heatmap' && flipsOff === null,
+    horizontalFlips: augment?.augmentation.flip ?? false,
     features: req.features,
     labels: count,
     labeledImageIds: chosen.map((item) => item.id),
@@ -158,9 +166,9 @@ export function prepareTraining(store: ProjectStore, req: TrainRequest): Prepare
     spec,
     features,
     items,
-    flipPairs: flipPairsOf(store, keypointIds),
+    flipPairs,
     budgetSeconds: req.minutes === undefined ? null : req.minutes * 60,
-    horizontalFlips: flipsOff === null,
+    ...(augment ? { augmentation: augment.augmentation } : {}),
     warnings: flipsOff === null ? unusable : [flipsOff, ...unusable],
   };
 }
@@ -182,7 +190,7 @@ export async function runTraining(
     items: prepared.items,
     flipPairs: prepared.flipPairs,
     budgetSeconds: prepared.budgetSeconds,
-    horizontalFlips: prepared.horizontalFlips,
+    ...(prepared.augmentation ? { augmentation: prepared.augmentation } : {}),
     modelDir: path.join(store.modelsDir, modelFolder(runId)),
     cacheDir: store.cacheDir,
   };

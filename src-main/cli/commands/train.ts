@@ -1,4 +1,10 @@
 import { FINE_TUNE_CHOICES, TRAIN_BACKBONES, TRAIN_HEADS, type RunRecord } from '../../../src-shared/domain.js';
+import {
+  AUGMENT_MARGINS,
+  describeAugmentation,
+  type GeometricAugmentation,
+  type LabeledSpread,
+} from '../../../src-shared/augmentRanges.js';
 import { stringOption, UsageError, type CliContext, type Command } from '../command.js';
 import { MAX_TRAIN_STEPS } from '../../../src-shared/api.js';
 import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../../ml/train/config.js';
@@ -11,6 +17,46 @@ function parseFeatures(text: string | undefined): 'random' | number {
     throw new UsageError(`Invalid --features "${text}": expected 'random' or the id of a pretraining run.`, 'train');
   }
   return id;
+}
+
+/** `--scale 0.8,1.25`: two positive numbers, the smaller first. */
+function parseScale(text: string | undefined): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const values = text.split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
+  const [lo, hi] = values;
+  if (values.length !== 2 || !(lo! >= 0.1 && hi! <= 10 && lo! <= hi!))
+    throw new UsageError(`Invalid --scale "${text}": expected <min>,<max> from 0.1 to 10, e.g. 0.8,1.25.`, 'train');
+  return [lo!, hi!];
+}
+
+/** `--translate 0.3,0.05` (fractions of the frame's longer side along x and y) or `anywhere`. */
+function parseTranslate(text: string | undefined): [number, number] | 'anywhere' | undefined {
+  if (text === undefined || text === 'anywhere') return text;
+  const values = text.split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
+  if (values.length !== 2 || !values.every((v) => v >= 0 && v <= 1))
+    throw new UsageError(
+      `Invalid --translate "${text}": expected <x>,<y> fractions of the frame from 0 to 1 (e.g. 0.3,0.05), or anywhere.`,
+      'train',
+    );
+  return [values[0]!, values[1]!];
+}
+
+/** The augmentation a run used, what its labels called for where it differs, and their spread. */
+function describeRunAugmentation(config: Record<string, unknown>): string | null {
+  const used = config.augmentation as GeometricAugmentation | undefined;
+  const fromLabels = config.augmentationFromLabels as GeometricAugmentation | undefined;
+  const spread = config.labeledSpread as LabeledSpread | undefined;
+  if (!used || !fromLabels || !spread) return null;
+  const overridden = (Object.keys(used) as (keyof GeometricAugmentation)[]).filter(
+    (key) => JSON.stringify(used[key]) !== JSON.stringify(fromLabels[key]),
+  );
+  const source = overridden.length
+    ? `your ${overridden.join(', ')}; from the labels: ${describeAugmentation(fromLabels)}`
+    : 'chosen from the labels';
+  return [
+    `  augmentation: ${describeAugmentation(used)} (${source})`,
+    `  labels' spread: rotation +-${spread.rotationDegrees.toFixed(0)} deg, scale ${spread.scale[0].toFixed(2)}-${spread.scale[1].toFixed(2)}, position +-${spread.translate[0].toFixed(2)} x ${spread.translate[1].toFixed(2)} of the frame over ${spread.skeletons} images; margins +-${AUGMENT_MARGINS.rotationDegrees} deg, x${AUGMENT_MARGINS.scaleFactor} either way, +-${AUGMENT_MARGINS.translate}`,
+  ].join('\n');
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -67,11 +113,32 @@ export const trainCommand: Command = {
       description:
         'wall-clock budget: stop after the step that spends m minutes (or at --steps, whichever comes first); the learning rate decays over it',
     },
+    rotation: {
+      type: 'string',
+      value: '<deg>',
+      description: 'heatmap head: rotation range, degrees either way, 0-180 (default: from the labels)',
+    },
+    scale: {
+      type: 'string',
+      value: '<lo>,<hi>',
+      description: 'heatmap head: scale range, e.g. 0.8,1.25 (default: from the labels)',
+    },
+    translate: {
+      type: 'string',
+      value: '<x>,<y>',
+      description:
+        "heatmap head: largest shift, fractions of the frame's longer side, or 'anywhere' (default: from the labels)",
+    },
+    flip: { type: 'string', value: 'on|off', description: 'heatmap head: horizontal flips (default: from the labels)' },
   },
   details: [
     'Images in no split count as train. Ends with a line "run <id>": pass it to predict and evaluate.',
+    "The heatmap head's geometric augmentation is chosen from the labels (their spread of orientation, scale and",
+    'position plus a margin; flips only where mirrored poses look like labeled ones): --rotation, --scale,',
+    '--translate and --flip replace a range.',
     'Example: landmark-studio train ./mice --head heatmap --size 192 --labels 20 --seed 1',
     '         landmark-studio train ./mice --labels 20 --minutes 10',
+    'Example: landmark-studio train ./runway --labels 20 --rotation 15 --flip off',
   ].join('\n'),
   async run(args, ctx) {
     const head = choiceOption(args, 'head', 'train', TRAIN_HEADS) ?? 'heatmap';
@@ -83,6 +150,21 @@ export const trainCommand: Command = {
     const seed = integerOption(args, 'seed', 'train', SEED_RANGE) ?? 1;
     const steps = integerOption(args, 'steps', 'train', { min: 1, max: MAX_TRAIN_STEPS });
     const minutes = minutesOption(args, 'minutes', 'train');
+    const rotationDegrees = integerOption(args, 'rotation', 'train', { min: 0, max: 180 });
+    const scale = parseScale(stringOption(args, 'scale'));
+    const translate = parseTranslate(stringOption(args, 'translate'));
+    const flipChoice = choiceOption(args, 'flip', 'train', ['on', 'off'] as const);
+    const augment = {
+      ...(rotationDegrees === undefined ? {} : { rotationDegrees }),
+      ...(scale === undefined ? {} : { scale }),
+      ...(translate === undefined ? {} : { translate }),
+      ...(flipChoice === undefined ? {} : { flip: flipChoice === 'on' }),
+    };
+    if (Object.keys(augment).length > 0 && head !== 'heatmap')
+      throw new UsageError(
+        "--rotation, --scale, --translate and --flip set the heatmap head's augmentation: the paper head uses TPS warps.",
+        'train',
+      );
     const run = await ctx.withSession(async (session) => {
       await session.openProject(args.positionals[0]!);
       return session.call('runs.train', {
@@ -95,6 +177,7 @@ export const trainCommand: Command = {
         ...(labels === undefined ? {} : { labels }),
         ...(steps === undefined ? {} : { steps }),
         ...(minutes === undefined ? {} : { minutes }),
+        ...(Object.keys(augment).length === 0 ? {} : { augment }),
       });
     });
     const c = run.config;
@@ -105,6 +188,8 @@ export const trainCommand: Command = {
     ctx.print(
       `  final loss ${num(m.finalLoss)?.toPrecision(3) ?? '-'}, ${(num(m.imagesPerSecond) ?? 0).toFixed(1)} images/s`,
     );
+    const augmentation = describeRunAugmentation(c);
+    if (augmentation) ctx.print(augmentation);
     ctx.print(`  backend: ${run.backend ?? 'unknown'}`);
     warnProblems(ctx, run);
     ctx.print(`run ${run.id}`);

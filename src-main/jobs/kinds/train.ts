@@ -1,7 +1,7 @@
 // The 'train' job (in the worker): builds the backbone, trains the chosen few-shot head on the
 // labeled images, streams step, loss, images/s and ETA, and writes the model to its folder.
 import type { LabeledItem } from '../../ml/train/labeledExamples.js';
-import { HEATMAP_HEAD_DEFAULTS, type TrainControl } from '../../ml/train/config.js';
+import { heatmapAugmentation, type TrainControl } from '../../ml/train/config.js';
 import { trainHeatmapHead } from '../../ml/train/trainHeatmapHead.js';
 import { trainPaperHead } from '../../ml/train/trainPaperHead.js';
 import type { TrainPayload, TrainResult } from '../jobTypes.js';
@@ -9,8 +9,7 @@ import type { JobContext } from '../protocol.js';
 import { buildBackbone, FEATURE_STAGES, MODEL_RESIZE_MODE, saveLandmarkModel } from './landmarkModel.js';
 
 export async function trainJob(payload: unknown, ctx: JobContext): Promise<TrainResult> {
-  const { spec, features, items, flipPairs, budgetSeconds, horizontalFlips, modelDir, cacheDir } =
-    payload as TrainPayload;
+  const { spec, features, items, flipPairs, budgetSeconds, augmentation, modelDir, cacheDir } = payload as TrainPayload;
   const budget = budgetSeconds === null ? {} : { budgetSeconds };
   ctx.progress({ step: 0, totalSteps: spec.steps, message: 'loading images' });
   const labeled: LabeledItem[] = items.map((item) => ({
@@ -48,11 +47,9 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
                 fineTune: spec.fineTune,
                 steps: spec.steps,
                 ...budget,
-                ...(horizontalFlips
-                  ? {}
-                  : { augmentation: { ...HEATMAP_HEAD_DEFAULTS.augmentation, flipProbability: 0 } }),
                 backboneStage: stages.heatmap,
                 outputStride: stages.heatmapStride,
+                ...(augmentation ? { augmentation: heatmapAugmentation(augmentation) } : {}),
               },
               cacheDir,
               seed: spec.seed,

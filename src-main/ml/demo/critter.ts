@@ -206,6 +206,28 @@ export function sampleCritterPose(rng: Rng): CritterPose {
   };
 }
 
+/**
+ * The pose's mirror image across the model's x axis (y -> -y): the same animal seen in a mirror.
+ * Placed with the angle negated and ty mirrored, it draws the vertical mirror image of the pose
+ * placed as it was (the fixed-rig regime's bottom view); each landmark keeps its name.
+ */
+export function mirrorPose(pose: CritterPose): CritterPose {
+  const m = (v: V): V => [v[0], -v[1]];
+  return {
+    landmarks: pose.landmarks.map(m),
+    spine: pose.spine.map(m),
+    spineRadii: pose.spineRadii,
+    head: { ...pose.head, centre: m(pose.head.centre), dir: m(pose.head.dir) },
+    snout: { ...pose.snout, centre: m(pose.snout.centre) },
+    ears: pose.ears.map((ear) => ({ base: ear.base.map(m) as [V, V, V], tip: m(ear.tip) })),
+    eyes: pose.eyes.map((eye) => ({ ...eye, centre: m(eye.centre) })),
+    legs: pose.legs.map((leg) => ({ ...leg, points: leg.points.map(m), paw: m(leg.paw), dir: m(leg.dir) })),
+    tail: { ...pose.tail, points: pose.tail.points.map(m) },
+    tailBaseR: pose.tailBaseR,
+    tuft: { ...pose.tuft, centre: m(pose.tuft.centre), dir: m(pose.tuft.dir) },
+  };
+}
+
 /** Similarity from model to image pixels: p_img = s * R(angle) p + (tx, ty). */
 export interface Placement {
   scale: number;

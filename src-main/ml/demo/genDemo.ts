@@ -1,5 +1,5 @@
 // Command line for the demo dataset generator (`npm run gen:demo`):
-//   tsx src-main/ml/demo/genDemo.ts [dir] [--regime crop|frame] [--count N] [--seed S] [--size PX]
+//   tsx src-main/ml/demo/genDemo.ts [dir] [--regime crop|frame|rig] [--count N] [--seed S] [--size PX]
 // Without arguments it regenerates the committed set in resources/demo (40 crops of 100 px,
 // seed 1), byte for byte. An existing output folder is replaced only if it holds a dataset this
 // generator wrote (see replaceDemoDataset).

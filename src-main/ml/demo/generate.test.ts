@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CRITTER_FLIP_PAIRS, CRITTER_KEYPOINTS, CRITTER_NORM_PAIR, CRITTER_SKELETON } from './critter.js';
-import { renderDemoSample, type DemoSample } from './generate.js';
+import { demoSchema, renderDemoSample, type DemoSample } from './generate.js';
 
 const K = CRITTER_KEYPOINTS.length;
 const idx = (name: (typeof CRITTER_KEYPOINTS)[number]): number => CRITTER_KEYPOINTS.indexOf(name);
@@ -112,6 +112,45 @@ describe('renderDemoSample', () => {
     expect(withOcclusion).toBeGreaterThanOrEqual(24);
     // without occluders only the critter's own parts hide landmarks, rarely
     expect(occludedWithout / (30 * K)).toBeLessThan(0.05);
+  });
+
+  it('rig: the critter heading right along the top half, its mirror image in the bottom half', () => {
+    const schema = demoSchema('rig');
+    expect(schema.names).toHaveLength(2 * K);
+    expect(schema.names.slice(0, 2)).toEqual(['nose_top', 'left_eye_top']);
+    expect(schema.names[K + 1]).toBe('left_eye_bot');
+    for (const [a, b] of schema.flipPairs) expect(schema.names[a]!.replace('left', 'right')).toBe(schema.names[b]);
+    expect(schema.normPair).toEqual([...CRITTER_NORM_PAIR]);
+    const along: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const s = renderDemoSample(6, i, { regime: 'rig', frameWidth: 160, frameHeight: 120 });
+      expect([s.width, s.height, s.points.length, s.visibility.length]).toEqual([160, 120, 2 * K, 2 * K]);
+      for (let k = 0; k < K; k++) {
+        const [x, y] = s.points[k]!;
+        expect(x).toBeGreaterThanOrEqual(0);
+        expect(x).toBeLessThan(160);
+        expect(y).toBeGreaterThan(0);
+        expect(y).toBeLessThan(60);
+        // the mirror: the same place, reflected about the frame's middle
+        expect(s.points[K + k]![0]).toBeCloseTo(x, 9);
+        expect(s.points[K + k]![1]).toBeCloseTo(120 - y, 9);
+      }
+      const nose = s.points[idx('nose')]!;
+      const base = s.points[idx('tail_base')]!;
+      expect(nose[0] - base[0]).toBeGreaterThan(2 * Math.abs(nose[1] - base[1]));
+      // the animal's left is up in the top view (seen from above, heading right), down in the mirror
+      expect(s.points[idx('left_ear')]![1]).toBeLessThan(s.points[idx('right_ear')]![1]);
+      expect(s.points[K + idx('left_ear')]![1]).toBeGreaterThan(s.points[K + idx('right_ear')]![1]);
+      along.push(base[0]);
+    }
+    expect(Math.max(...along) - Math.min(...along)).toBeGreaterThan(50);
+  });
+
+  it('keeps the crop and frame regimes at their 11 critter keypoints', () => {
+    for (const regime of ['crop', 'frame'] as const) {
+      expect(demoSchema(regime).names).toEqual([...CRITTER_KEYPOINTS]);
+      expect(demoSchema(regime).flipPairs).toEqual(CRITTER_FLIP_PAIRS);
+    }
   });
 
   it('rejects bad options', () => {

@@ -4,14 +4,23 @@
 // - 'crop': aligned crops as in the papers: the critter fills a size x size image, roughly
 //   centred and upright (+-15 degrees);
 // - 'frame': a 640 x 480 frame where the critter covers about 5% of the area, anywhere, at any
-//   orientation, among more clutter.
+//   orientation, among more clutter;
+// - 'rig': a fixed rig (a runway filmed with a mirror): the top half of a 320 x 240 frame shows
+//   the critter heading right (+-10 degrees) anywhere along the runway, the bottom half its mirror
+//   image (the frame mirrored vertically), with its own point names (*_top, *_bot).
 // Sample `index` of seed `seed` is the same whatever else is generated (per-item random streams).
 import type { Visibility } from '../../../src-shared/domain.js';
 import type { Point } from '../../../src-shared/geometry.js';
 import { createRng, mixSeed, type Rng } from '../../../src-shared/random.js';
 import {
+  CRITTER_COLORS,
+  CRITTER_FLIP_PAIRS,
+  CRITTER_KEYPOINTS,
+  CRITTER_NORM_PAIR,
+  CRITTER_SKELETON,
   drawCritter,
   landmarkPart,
+  mirrorPose,
   placePoint,
   poseBounds,
   sampleCritterLook,
@@ -21,14 +30,38 @@ import {
 } from './critter.js';
 import { circle, ellipse, hsv, polygon, Raster, stroke, valueNoise, type Rgb } from './raster.js';
 
-export const DEMO_REGIMES = ['crop', 'frame'] as const;
+export const DEMO_REGIMES = ['crop', 'frame', 'rig'] as const;
 export type DemoRegime = (typeof DEMO_REGIMES)[number];
+
+/** A regime's keypoints: names, and pairs / edges / normalisation as indices into them. */
+export interface DemoSchema {
+  names: string[];
+  flipPairs: [number, number][];
+  skeleton: [number, number][];
+  normPair: [number, number];
+  colors: string[];
+}
+
+/** The critter's keypoints; the rig has them twice, the top view's (*_top) then the mirror's (*_bot). */
+export function demoSchema(regime: DemoRegime): DemoSchema {
+  const views = regime === 'rig' ? ['_top', '_bot'] : [''];
+  const k = CRITTER_KEYPOINTS.length;
+  const pairs = (list: readonly (readonly [number, number])[]): [number, number][] =>
+    views.flatMap((_, v) => list.map(([a, b]): [number, number] => [a + v * k, b + v * k]));
+  return {
+    names: views.flatMap((suffix) => CRITTER_KEYPOINTS.map((name) => name + suffix)),
+    flipPairs: pairs(CRITTER_FLIP_PAIRS),
+    skeleton: pairs(CRITTER_SKELETON),
+    normPair: [CRITTER_NORM_PAIR[0], CRITTER_NORM_PAIR[1]],
+    colors: views.flatMap(() => CRITTER_COLORS),
+  };
+}
 
 export interface DemoOptions {
   regime: DemoRegime;
   /** Crop regime: image side in pixels (default 112). */
   size?: number;
-  /** Frame regime: frame size (default 640 x 480). */
+  /** Frame and rig regimes: frame size (default 640 x 480 frame, 320 x 240 rig). */
   frameWidth?: number;
   frameHeight?: number;
   /** Probability that an occluder is drawn over one landmark (default 0.2). */
@@ -40,7 +73,7 @@ export interface DemoSample {
   height: number;
   /** 8-bit RGB, HWC. */
   rgb: Uint8Array;
-  /** Landmarks (CRITTER_KEYPOINTS order), continuous pixel coordinates (pixel centres at +0.5). */
+  /** Landmarks (demoSchema(regime).names order), continuous pixel coordinates (pixel centres at +0.5). */
   points: Point[];
   /** 'occluded' where something is drawn over the landmark; never 'absent'. */
   visibility: Visibility[];
@@ -142,23 +175,54 @@ function samplePlacement(rng: Rng, pose: CritterPose, regime: DemoRegime, width:
   return { scale: s, angle, tx: ox - s * b.x0, ty: oy - s * b.y0 };
 }
 
+/**
+ * The rig's top view: heading right (+-10 degrees) anywhere along the runway (the top half's
+ * width), as large as the half's height allows (85-100% of it), a little jitter across it.
+ */
+function sampleRigPlacement(rng: Rng, pose: CritterPose, width: number, height: number): Placement {
+  const angle = (90 + rng.uniform(-10, 10)) * (Math.PI / 180);
+  const b = rotatedBounds(pose, angle);
+  const margin = 0.05 * height;
+  const s = rng.uniform(0.85, 1) * Math.min((height / 2 - 2 * margin) / (b.y1 - b.y0), (0.6 * width) / (b.x1 - b.x0));
+  const ox = rng.uniform(0, Math.max(0, width - s * (b.x1 - b.x0)));
+  const oy = margin + rng.uniform(0, Math.max(0, height / 2 - 2 * margin - s * (b.y1 - b.y0)));
+  return { scale: s, angle, tx: ox - s * b.x0, ty: oy - s * b.y0 };
+}
+
 /** Renders sample `index` of the dataset with seed `seed`. */
 export function renderDemoSample(seed: number, index: number, options: DemoOptions): DemoSample {
   const regime = options.regime;
   if (!DEMO_REGIMES.includes(regime))
-    throw new Error(`Unknown demo regime "${String(regime)}" (expected crop or frame)`);
-  const width = regime === 'crop' ? (options.size ?? 112) : (options.frameWidth ?? 640);
-  const height = regime === 'crop' ? (options.size ?? 112) : (options.frameHeight ?? 480);
+    throw new Error(`Unknown demo regime "${String(regime)}" (expected ${DEMO_REGIMES.join(', ')})`);
+  const frameSize = regime === 'rig' ? [320, 240] : [640, 480];
+  const width = regime === 'crop' ? (options.size ?? 112) : (options.frameWidth ?? frameSize[0]!);
+  const height = regime === 'crop' ? (options.size ?? 112) : (options.frameHeight ?? frameSize[1]!);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 16 || height < 16)
     throw new Error(`Demo image size must be whole pixels, at least 16, got ${width}x${height}`);
-  const rng = createRng(mixSeed(seed, index, regime === 'crop' ? 1 : 2));
+  const rng = createRng(mixSeed(seed, index, regime === 'crop' ? 1 : regime === 'frame' ? 2 : 3));
   const pose = sampleCritterPose(rng);
   const look = sampleCritterLook(rng);
-  const placement = samplePlacement(rng, pose, regime, width, height);
+  const placement =
+    regime === 'rig' ? sampleRigPlacement(rng, pose, width, height) : samplePlacement(rng, pose, regime, width, height);
   const r = new Raster(width, height);
   // clutter scale: the critter's size, so crops and frames get shapes of comparable size
-  drawBackground(r, rng, regime === 'crop' ? rng.int(3, 8) : rng.int(15, 30), placement.scale * 2.2);
+  const clutter = regime === 'crop' ? rng.int(3, 8) : regime === 'frame' ? rng.int(15, 30) : rng.int(4, 10);
+  drawBackground(r, rng, clutter, placement.scale * 2.2);
   const points = drawCritter(r, pose, look, placement);
+  if (regime === 'rig') {
+    // the mirror's edge across the middle, then the critter's mirror image below it
+    r.draw(
+      ...polygon([
+        [0, height / 2 - 1],
+        [width, height / 2 - 1],
+        [width, height / 2 + 1],
+        [0, height / 2 + 1],
+      ]),
+      [40, 40, 45],
+    );
+    const mirrored = { ...placement, angle: -placement.angle, ty: height - placement.ty };
+    points.push(...drawCritter(r, mirrorPose(pose), look, mirrored));
+  }
   if (rng.chance(options.occlusionProb ?? 0.2)) {
     const target = points[rng.int(0, points.length - 1)]!;
     const radius = placement.scale * rng.uniform(0.09, 0.14);
@@ -173,8 +237,9 @@ export function renderDemoSample(seed: number, index: number, options: DemoOptio
       radius,
     );
   }
+  // both views of the rig draw their parts with the critter's part ids
   const visibility: Visibility[] = points.map((p, k) =>
-    r.showsPartNear(p[0], p[1], landmarkPart(k)) ? 'visible' : 'occluded',
+    r.showsPartNear(p[0], p[1], landmarkPart(k % CRITTER_KEYPOINTS.length)) ? 'visible' : 'occluded',
   );
   const pixelNoise = 4; // sensor-like; more only makes the PNGs large
   return { width, height, rgb: r.toBytes(pixelNoise, () => rng.next()), points, visibility };

@@ -18,14 +18,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Visibility } from '../../../src-shared/domain.js';
 import type { Point } from '../../../src-shared/geometry.js';
-import {
-  CRITTER_COLORS,
-  CRITTER_FLIP_PAIRS,
-  CRITTER_KEYPOINTS,
-  CRITTER_NORM_PAIR,
-  CRITTER_SKELETON,
-} from './critter.js';
-import { renderDemoSample, type DemoRegime } from './generate.js';
+import { demoSchema, renderDemoSample, type DemoRegime } from './generate.js';
 
 export interface DemoLabels {
   meta: {
@@ -47,6 +40,9 @@ export interface WriteDemoOptions {
   seed: number;
   /** Crop regime image side (default 112). */
   size?: number;
+  /** Frame and rig regimes: frame size (default 640 x 480 frame, 320 x 240 rig). */
+  frameWidth?: number;
+  frameHeight?: number;
   /** Probability of an occluder over one landmark (default 0.2). */
   occlusionProb?: number;
   /** Called after each image is written. */
@@ -85,7 +81,13 @@ export async function writeDemoDataset(dir: string, options: WriteDemoOptions): 
   // PNG encoding runs on sharp's threads while the next images are drawn; a few in flight.
   const encoding = new Set<Promise<unknown>>();
   for (let i = 0; i < count; i++) {
-    const sample = renderDemoSample(seed, i, { regime, size: options.size, occlusionProb: options.occlusionProb });
+    const sample = renderDemoSample(seed, i, {
+      regime,
+      size: options.size,
+      frameWidth: options.frameWidth,
+      frameHeight: options.frameHeight,
+      occlusionProb: options.occlusionProb,
+    });
     const file = `${String(i).padStart(digits, '0')}.png`;
     // Fixed encoder settings and no metadata: the same seed gives the same bytes.
     const job = sharp(sample.rgb, { raw: { width: sample.width, height: sample.height, channels: 3 } })
@@ -99,18 +101,19 @@ export async function writeDemoDataset(dir: string, options: WriteDemoOptions): 
     if (encoding.size >= 4) await Promise.race(encoding);
   }
   await Promise.all(encoding);
+  const schema = demoSchema(regime);
   const labels: DemoLabels = {
     meta: {
       source: DEMO_SOURCE,
       license: 'CC0-1.0 (generated images, no third-party content)',
       generator: { regime, count, seed, size: regime === 'crop' ? (options.size ?? 112) : null },
     },
-    names: [...CRITTER_KEYPOINTS],
+    names: schema.names,
     items,
-    skeleton: CRITTER_SKELETON.map(([a, b]) => [a, b]),
-    flipPairs: CRITTER_FLIP_PAIRS.map(([a, b]) => [a, b]),
-    normPair: [CRITTER_NORM_PAIR[0], CRITTER_NORM_PAIR[1]],
-    colors: [...CRITTER_COLORS],
+    skeleton: schema.skeleton,
+    flipPairs: schema.flipPairs,
+    normPair: schema.normPair,
+    colors: schema.colors,
   };
   const tmp = path.join(dir, `labels.json.${process.pid}.tmp`);
   await fs.writeFile(tmp, formatLabels(labels));

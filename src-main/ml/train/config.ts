@@ -1,5 +1,6 @@
 // Typed hyperparameters of the two few-shot landmark heads, with the defaults the product uses
 // and where each comes from, plus the progress/cancel contract their training shares.
+import type { GeometricAugmentation } from '../../../src-shared/augmentRanges.js';
 import type { FineTune } from '../backbones/index.js';
 
 /** Optimisation shared by both heads: Adam + cosine schedule (paper 000, appendix D). */
@@ -99,6 +100,11 @@ export interface HeatmapHeadConfig extends OptimizerConfig {
     rotationDegrees: number;
     /** Scale range [min, max]. */
     scale: [number, number];
+    /**
+     * Shift of the object from its labeled place, fractions of the input side along x and y;
+     * 'anywhere': wherever it fits in the training crop (GeometricAugmentation.translate).
+     */
+    translate: [number, number] | 'anywhere';
     /** Probability of a horizontal flip (swapping flip partners). */
     flipProbability: number;
     /** Brightness and contrast jitter (fraction either side of 1). */
@@ -107,6 +113,11 @@ export interface HeatmapHeadConfig extends OptimizerConfig {
   };
 }
 
+/**
+ * Defaults of a head trained directly (tests, benches): the fixed recipe for free-moving animals.
+ * Training runs replace its geometric ranges with those chosen from their labels
+ * (src-shared/augmentRanges.ts, heatmapAugmentation below).
+ */
 export const HEATMAP_HEAD_DEFAULTS: HeatmapHeadConfig = {
   learningRate: 1e-3,
   weightDecay: 1e-4,
@@ -119,8 +130,27 @@ export const HEATMAP_HEAD_DEFAULTS: HeatmapHeadConfig = {
   inputSize: 256,
   trainCropSize: 128,
   sigma: 1.5,
-  augmentation: { rotationDegrees: 180, scale: [0.8, 1.25], flipProbability: 0.5, brightness: 0.2, contrast: 0.2 },
+  augmentation: {
+    rotationDegrees: 180,
+    scale: [0.8, 1.25],
+    translate: 'anywhere',
+    flipProbability: 0.5,
+    brightness: 0.2,
+    contrast: 0.2,
+  },
 };
+
+/** The heatmap head's augmentation with these geometric ranges (flips at the default rate when on). */
+export function heatmapAugmentation(geometric: GeometricAugmentation): HeatmapHeadConfig['augmentation'] {
+  const defaults = HEATMAP_HEAD_DEFAULTS.augmentation;
+  return {
+    ...defaults,
+    rotationDegrees: geometric.rotationDegrees,
+    scale: geometric.scale,
+    translate: geometric.translate,
+    flipProbability: geometric.flip ? defaults.flipProbability : 0,
+  };
+}
 
 export interface TrainProgress {
   /** Steps done (1-based). */

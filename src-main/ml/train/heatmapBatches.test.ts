@@ -135,3 +135,80 @@ describe('heatmap head batches', () => {
     await expect(closed.next()).rejects.toThrow(/closed/);
   });
 });
+
+describe('augmentation with a bounded shift (ranges chosen from the labels)', () => {
+  const augmentation = (
+    translate: [number, number] | 'anywhere',
+    rotationDegrees = 0,
+    scale: [number, number] = [1, 1],
+  ) => ({
+    ...HEATMAP_HEAD_DEFAULTS,
+    augmentation: { ...HEATMAP_HEAD_DEFAULTS.augmentation, rotationDegrees, scale, translate, flipProbability: 0 },
+  });
+  const centre = (ps: MaybePoint[]): [number, number] => {
+    const xs = ps.map((p) => p![0]);
+    const ys = ps.map((p) => p![1]);
+    return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
+  };
+  const square: MaybePoint[] = [[100, 60], [120, 60], [100, 80], [120, 80], null];
+
+  it('turns and scales about the object, and shifts it at most the range along each axis', () => {
+    const rng = createRng(11);
+    const shifts = Array.from({ length: 400 }, () => {
+      const { matrix } = sampleAugmentation(rng, square, 256, 256, augmentation([0.1, 0.02], 90, [0.8, 1.25]));
+      const moved = applyAffineToPoints(matrix, square);
+      expect(moved[4]).toBeNull();
+      const [x, y] = centre(moved.slice(0, 4));
+      return [x - 110, y - 70];
+    });
+    const dx = shifts.map((s) => s[0]!);
+    const dy = shifts.map((s) => s[1]!);
+    expect(Math.max(...dx.map(Math.abs))).toBeLessThanOrEqual(25.6 + 1e-9);
+    expect(Math.max(...dy.map(Math.abs))).toBeLessThanOrEqual(5.12 + 1e-9);
+    // both ways, most of the range
+    expect(Math.min(...dx)).toBeLessThan(-20);
+    expect(Math.max(...dx)).toBeGreaterThan(20);
+    expect(Math.min(...dy)).toBeLessThan(-4);
+  });
+
+  it('keeps the frame edge where it is: a crop window inside the letterbox, holding the object', () => {
+    const corner: MaybePoint[] = [
+      [10, 12],
+      [30, 28],
+    ];
+    const bounded = createRng(12);
+    const anywhere = createRng(12);
+    const xs = { bounded: [] as number[], anywhere: [] as number[] };
+    for (let i = 0; i < 300; i++) {
+      const a = applyAffineToPoints(sampleAugmentation(bounded, corner, 256, 128, augmentation([0, 0])).matrix, corner);
+      const b = applyAffineToPoints(
+        sampleAugmentation(anywhere, corner, 256, 128, augmentation('anywhere')).matrix,
+        corner,
+      );
+      for (const p of a) {
+        expect(p![0]).toBeGreaterThanOrEqual(1);
+        expect(p![1]).toBeGreaterThanOrEqual(1);
+      }
+      // unshifted, the window's origin is in [0, 9] x [0, 11] so the object stays near the corner
+      expect(a[0]![0]).toBeLessThanOrEqual(10);
+      expect(a[0]![1]).toBeLessThanOrEqual(12);
+      xs.bounded.push(a[0]![0]);
+      xs.anywhere.push(b[0]![0]);
+    }
+    expect(Math.min(...xs.bounded)).toBeLessThan(2);
+    expect(Math.max(...xs.anywhere)).toBeGreaterThan(60);
+  });
+
+  it('keeps an object that fills the letterbox inside it rather than shifting it out', () => {
+    const wide: MaybePoint[] = [
+      [2, 100],
+      [254, 140],
+    ];
+    const rng = createRng(13);
+    for (let i = 0; i < 50; i++) {
+      const moved = applyAffineToPoints(sampleAugmentation(rng, wide, 256, 256, augmentation([0.3, 0.3])).matrix, wide);
+      expect(moved[0]![0]).toBeGreaterThanOrEqual(1 - 1e-9);
+      expect(moved[1]![0]).toBeLessThanOrEqual(255 + 1e-9);
+    }
+  });
+});

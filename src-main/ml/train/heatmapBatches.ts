@@ -1,10 +1,9 @@
 // The heatmap head's training batches, made on a worker thread while the training thread runs
-// the network. Each batch: every example warped by a random rotation +-180 degrees, scale
-// 0.8-1.25 and a horizontal flip that swaps flip partners, then translated "anywhere": the
-// labeled points' bounding box moves to a uniformly random position where it still fits in the
-// training crop (a plain +-t shift would push small, off-centre objects out of the frame and waste
-// those examples); then brightness/contrast jitter, ImageNet normalisation and the Gaussian
-// targets.
+// the network. Each batch: every example warped by a random rotation, scale and horizontal flip
+// that swaps flip partners (ranges from the config: a run's come from its labels,
+// src-shared/augmentRanges.ts), shifted within its range, and cut to a training crop holding the
+// labeled points (a plain crop would push small, off-centre objects out of view and waste those
+// examples); then brightness/contrast jitter, ImageNet normalisation and the Gaussian targets.
 //
 // Why a thread: TensorFlow's eager ops run one at a time from the JavaScript thread, which sleeps
 // while TensorFlow's own threads compute; everything else on that thread leaves a core idle. The
@@ -73,11 +72,22 @@ export function photometricConfig(config: HeatmapHeadConfig): PhotometricConfig 
   };
 }
 
+/** Uniform in [lo, hi] intersected with [min, max]; the point of [min, max] nearest 0 when they miss. */
+function uniformWithin(rng: Rng, lo: number, hi: number, min: number, max: number): number {
+  const a = Math.max(lo, min);
+  const b = Math.min(hi, max);
+  return a <= b ? rng.uniform(a, b) : Math.min(Math.max(0, min), max);
+}
+
 /**
- * A random rotation/scale/flip about the centre of the inputSize x inputSize letterbox, then a
- * translation that puts the points' box anywhere it fits in the size x size output; a box larger
- * than the output is placed so that a random part of it is in view (over the steps every landmark
- * is). size < inputSize makes the output a training crop around the object.
+ * A random rotation/scale/flip and shift of the letterbox, cut to the size x size output (a
+ * training crop around the object when size < inputSize; a box larger than the output is placed
+ * so that a random part of it is in view: over the steps every landmark is).
+ * - translate 'anywhere': rotation about the letterbox centre, then the points' box goes anywhere
+ *   it fits in the output, however far from its labeled place.
+ * - translate [tx, ty]: rotation about the box's centre, a shift of at most tx, ty input sides
+ *   that keeps the box in the letterbox, then a crop window inside the letterbox holding the box:
+ *   the object stays about where it was labeled, with the frame's edges where they are.
  */
 export function sampleAugmentation(
   rng: Rng,
@@ -86,25 +96,59 @@ export function sampleAugmentation(
   size: number,
   config: HeatmapHeadConfig,
 ): { matrix: Affine; flipped: boolean } {
-  const { rotationDegrees, scale, flipProbability } = config.augmentation;
+  const { rotationDegrees, scale, flipProbability, translate } = config.augmentation;
+  const present = points.filter((p): p is [number, number] => p !== null);
   const base = sampleAffineAugment(rng, inputSize, inputSize, {
     translate: 0,
     rotateDeg: rotationDegrees,
     scale,
     flipProb: flipProbability,
   });
-  const moved = applyAffineToPoints(base.matrix, points).filter((p): p is [number, number] => p !== null);
-  if (moved.length === 0) return base;
-  const shift = (values: number[]): number => {
-    const lo = Math.min(...values);
-    const hi = Math.max(...values);
-    // Keep a 1-pixel margin so a point on the box edge stays strictly inside.
-    return hi - lo < size - 2 ? rng.uniform(1 - lo, size - 1 - hi) : rng.uniform(1 - hi, size - 1 - lo);
-  };
-  return {
-    matrix: chainAffine(base.matrix, translation(shift(moved.map((p) => p[0])), shift(moved.map((p) => p[1])))),
-    flipped: base.flipped,
-  };
+  if (present.length === 0) return base;
+  const box = (ps: readonly [number, number][]) => ({
+    x0: Math.min(...ps.map((p) => p[0])),
+    y0: Math.min(...ps.map((p) => p[1])),
+    x1: Math.max(...ps.map((p) => p[0])),
+    y1: Math.max(...ps.map((p) => p[1])),
+  });
+  // Keep a 1-pixel margin so a point on the box edge stays strictly inside.
+  if (translate === 'anywhere') {
+    const moved = box(applyAffineToPoints(base.matrix, present) as [number, number][]);
+    const shift = (lo: number, hi: number): number =>
+      hi - lo < size - 2 ? rng.uniform(1 - lo, size - 1 - hi) : rng.uniform(1 - hi, size - 1 - lo);
+    return {
+      matrix: chainAffine(base.matrix, translation(shift(moved.x0, moved.x1), shift(moved.y0, moved.y1))),
+      flipped: base.flipped,
+    };
+  }
+  const labeled = box(present);
+  const half = inputSize / 2;
+  const cx = (labeled.x0 + labeled.x1) / 2 - half;
+  const cy = (labeled.y0 + labeled.y1) / 2 - half;
+  const about = chainAffine(translation(-cx, -cy), base.matrix, translation(cx, cy));
+  const moved = box(applyAffineToPoints(about, present) as [number, number][]);
+  const dx = uniformWithin(
+    rng,
+    -translate[0] * inputSize,
+    translate[0] * inputSize,
+    1 - moved.x0,
+    inputSize - 1 - moved.x1,
+  );
+  const dy = uniformWithin(
+    rng,
+    -translate[1] * inputSize,
+    translate[1] * inputSize,
+    1 - moved.y0,
+    inputSize - 1 - moved.y1,
+  );
+  // the window's origin: inside the letterbox, holding the box (or, larger than it, a part of it)
+  const origin = (lo: number, hi: number): number =>
+    hi - lo < size - 2
+      ? uniformWithin(rng, hi + 1 - size, lo - 1, 0, inputSize - size)
+      : uniformWithin(rng, lo + 1 - size, hi - 1, 0, inputSize - size);
+  const ox = origin(moved.x0 + dx, moved.x1 + dx);
+  const oy = origin(moved.y0 + dy, moved.y1 + dy);
+  return { matrix: chainAffine(about, translation(dx - ox, dy - oy)), flipped: base.flipped };
 }
 
 /** The plan's batches, made in this thread; call it for steps 0, 1, 2, ... in order. */

@@ -1,7 +1,6 @@
 // The heatmap head's geometric augmentation for a training run: chosen from the labels drawn for
 // it (src-shared/augmentRanges.ts), with the request's overrides on top. Recorded in the run's
 // config (what was used, what the labels called for, and their spread) and handed to the job.
-import { ApiError } from '../../src-shared/api.js';
 import { chooseAugmentation, type GeometricAugmentation, type LabeledSpread } from '../../src-shared/augmentRanges.js';
 import type { CropBox } from '../../src-shared/domain.js';
 import type { JobLabeledImage } from './jobTypes.js';
@@ -11,8 +10,22 @@ export interface RunAugmentation {
   augmentation: GeometricAugmentation;
   /** What the labels called for. */
   augmentationFromLabels: GeometricAugmentation;
-  labeledSpread: LabeledSpread;
+  /** null when the labels cannot show a spread (no image has 2 labeled points). */
+  labeledSpread: LabeledSpread | null;
+  /** Set when the ranges could not come from the labels: what was used instead and why. */
+  warning?: string;
 }
+
+/**
+ * The ranges when the labels give no orientation (one point per image): those of a free-moving
+ * animal seen from above, which assume nothing about the data (earlier versions' fixed recipe).
+ */
+const ASSUME_NOTHING: GeometricAugmentation = {
+  rotationDegrees: 180,
+  scale: [0.8, 1.25],
+  translate: 'anywhere',
+  flip: true,
+};
 
 /** `items[i]`'s points are in original pixels of the image whose frame (image or crop box) is `frames[i]`. */
 export function runAugmentation(
@@ -31,16 +44,18 @@ export function runAugmentation(
       height: frame.h,
     };
   });
+  const given = Object.fromEntries(Object.entries(override).filter(([, v]) => v !== undefined));
   let chosen;
   try {
     chosen = chooseAugmentation(samples, flipPairs);
   } catch (err) {
-    throw new ApiError(
-      'invalid',
-      `Cannot choose the augmentation from the labels: ${(err as Error).message}. Label 2 or more points on an image, or give every range (rotationDegrees, scale, translate, flip).`,
-    );
+    return {
+      augmentation: { ...ASSUME_NOTHING, ...given },
+      augmentationFromLabels: ASSUME_NOTHING,
+      labeledSpread: null,
+      warning: `augmentation ranges not chosen from the labels (${(err as Error).message}): the widest ones are used (rotation +-180 degrees, scale 0.8-1.25, shift anywhere); label 2 or more points on some images, or set the ranges`,
+    };
   }
-  const given = Object.fromEntries(Object.entries(override).filter(([, v]) => v !== undefined));
   return {
     augmentation: { ...chosen.ranges, ...given },
     augmentationFromLabels: chosen.ranges,

@@ -14,8 +14,9 @@ afterEach(() => ws.cleanup());
 /** A project with one labeled image over `names`; returns its store (the caller closes it). */
 async function labeledProject(names: string[]): Promise<ProjectStore> {
   const p = await labelingProject(ws, 1, names);
-  for (const k of p.keypoints)
-    await p.call('annotations.set', { imageId: p.images[0]!.id, keypointId: k.id, x: 5, y: 5 });
+  // Distinct points: the augmentation ranges are fitted to the skeleton they make.
+  for (const [i, k] of p.keypoints.entries())
+    await p.call('annotations.set', { imageId: p.images[0]!.id, keypointId: k.id, x: 5 + 9 * i, y: 5 + 4 * i });
   p.services.close();
   return ProjectStore.open(ws.projectDir);
 }
@@ -63,8 +64,8 @@ describe('prepareTraining: horizontal flips', () => {
   it('trains a run without flips and records why in its problems', async () => {
     const p = await labelingProject(ws, 1, ['nose', 'paw_L']);
     try {
-      for (const k of p.keypoints)
-        await p.call('annotations.set', { imageId: p.images[0]!.id, keypointId: k.id, x: 20, y: 20 });
+      for (const [i, k] of p.keypoints.entries())
+        await p.call('annotations.set', { imageId: p.images[0]!.id, keypointId: k.id, x: 20 + 15 * i, y: 20 });
       const run = await p.call('runs.train', { ...heatmap, size: 64, steps: 2 });
       expect(run.status).toBe('done');
       expect(run.config.horizontalFlips).toBe(false);
@@ -81,7 +82,21 @@ describe('prepareTraining: horizontal flips', () => {
   it('flips keypoints whose names have no side', async () => {
     const store = await labeledProject(['nose', 'tail', 'Hand', 'Finger1']);
     try {
-      expect(prepareTraining(store, heatmap)).toMatchObject({ horizontalFlips: true, warnings: [] });
+      // No name stops flips (whether the geometry allows them is augmentRanges' call).
+      const prepared = prepareTraining(store, heatmap);
+      expect(prepared.warnings).toEqual([]);
+      expect(prepared.config.horizontalFlips).toBe(prepared.augmentation?.flip);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('falls back to the widest ranges, and says so, when no image has two labeled points', async () => {
+    const store = await labeledProject(['nose']);
+    try {
+      const prepared = prepareTraining(store, heatmap);
+      expect(prepared.augmentation).toMatchObject({ rotationDegrees: 180, translate: 'anywhere' });
+      expect(prepared.warnings).toEqual([expect.stringMatching(/^augmentation ranges not chosen from the labels/)]);
     } finally {
       store.close();
     }

@@ -169,7 +169,7 @@ export function prepareTraining(store: ProjectStore, req: TrainRequest): Prepare
     flipPairs,
     budgetSeconds: req.minutes === undefined ? null : req.minutes * 60,
     ...(augment ? { augmentation: augment.augmentation } : {}),
-    warnings: flipsOff === null ? unusable : [flipsOff, ...unusable],
+    warnings: [flipsOff, augment?.warning, ...unusable].filter((w): w is string => w !== undefined && w !== null),
   };
 }
 

@@ -25,6 +25,15 @@ export function cancelRun(store: ProjectStore, runId: number, reason: StopReason
   return controller !== undefined;
 }
 
+/** Runs this process's queue took and is preparing (not yet executing): not orphans. */
+const held = new Set<string>();
+
+/** Marks a run this process took from the queue as its own until `release` (its job has started or it ended). */
+export function holdRun(store: ProjectStore, runId: number): () => void {
+  held.add(key(store, runId));
+  return () => held.delete(key(store, runId));
+}
+
 /** Whether this process is executing the run. */
 export function isActive(store: ProjectStore, runId: number): boolean {
   return active.has(key(store, runId));
@@ -45,9 +54,8 @@ export function failOrphanedRuns(store: ProjectStore): number {
   let failed = 0;
   for (const run of store.runs.unfinished()) {
     const mine = run.ownerPid === process.pid;
-    // A queued run of this process is about to start (the queue took it, or it is being created).
-    if (mine && run.status === 'queued') continue;
-    if (mine ? active.has(key(store, run.id)) : run.ownerPid !== null && processAlive(run.ownerPid)) continue;
+    const ours = active.has(key(store, run.id)) || held.has(key(store, run.id));
+    if (mine ? ours : run.ownerPid !== null && processAlive(run.ownerPid)) continue;
     const who = run.ownerPid === null ? 'the process that ran it' : `the process that ran it (pid ${run.ownerPid})`;
     const record = store.runs.require(run.id);
     if (record.kind === 'pretrain' && record.checkpointPath !== null) {

@@ -16,7 +16,7 @@ import {
 } from '../../src-shared/domain.js';
 import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../ml/train/config.js';
 import type { ProjectStore } from '../store/projectStore.js';
-import { cancelRun, failOrphanedRuns, isActive, type StopReason } from './activeRuns.js';
+import { cancelRun, failOrphanedRuns, holdRun, isActive, type StopReason } from './activeRuns.js';
 import { evaluatePredictions } from './evaluateRun.js';
 import type { ExecuteOptions } from './executeRun.js';
 import { requireTrainedRun, runPrediction } from './predictRun.js';
@@ -251,7 +251,11 @@ export class RunQueue {
       REFERENCE_PACE[head],
       size,
     );
-    const steps = prepared.spec.steps;
+    // A budget ends the training at the step that spends it, or `steps` if that comes first.
+    const minutes = request.settings.minutes;
+    const budgetSteps =
+      minutes === undefined ? Infinity : Math.floor((minutes * 60 * pace.imagesPerSec) / defaults.batchSize);
+    const steps = Math.min(prepared.spec.steps, budgetSteps);
     const images = prepared.items.length;
     return {
       images,
@@ -314,7 +318,8 @@ export class RunQueue {
       const next = this.store.runs.waiting()[0];
       if (!next) return;
       if (!this.store.runs.take(next.id, process.pid)) continue; // another process took it
-      const turn = this.execute(next);
+      const release = holdRun(this.store, next.id);
+      const turn = this.execute(next).finally(release);
       this.current = { runId: next.id, turn };
       try {
         await turn;

@@ -45,7 +45,14 @@ describe('images store', () => {
     expect(stored()).toEqual({ [a]: 1, [b]: 1, [crop]: 0 });
     expect(store.images.list('labeled', 0, 10).items.map((i) => i.id)).toEqual([a, b]);
     expect(store.images.list('unlabeled', 0, 10).items.map((i) => i.id)).toEqual([crop]);
-    expect(store.images.counts()).toEqual({ images: 3, labeledImages: 2, problems: 0 });
+    expect(store.images.counts()).toEqual({
+      images: 3,
+      labeledImages: 2,
+      problems: 0,
+      inSplits: 0,
+      labeledTrain: 2,
+      labeledTest: 0,
+    });
   });
 
   it('pages in path order and counts the whole filter', () => {

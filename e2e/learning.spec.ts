@@ -6,37 +6,37 @@
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { writeDemoDataset } from '../src-main/ml/demo/writeDataset.js';
+import { importableLabelsJson, writeDemoDataset } from '../src-main/ml/demo/writeDataset.js';
 import { e2eDirs, openStartScreen, screenshot } from './app.js';
 import { E2E_TOKEN } from './host.js';
 
 const FRAMES = 16;
 const LABELED = 10;
 
-// fixme: on its first run (2026-12-06) this test hung after the project was created and the
-// session ended before it was found why; the queue itself is tested through the services and a
-// killed host in src-main/jobs/runQueue.test.ts. Not counted as done: issue 14 stays open for it.
-test.fixme('pretrain, pause, resume, queue a training on its features, see its evaluation', async ({
-  page,
-  request,
-}) => {
+test('pretrain, pause, resume, queue a training on its features, see its evaluation', async ({ page, request }) => {
   test.setTimeout(300_000);
   const { root } = e2eDirs();
   const frames = join(root, 'learning-frames');
   const labels = await writeDemoDataset(frames, { regime: 'crop', count: FRAMES, seed: 4, size: 96 });
   const labelFile = join(root, 'learning-labels.json');
-  await writeFile(labelFile, JSON.stringify({ ...labels, items: labels.items.slice(0, LABELED) }));
+  await writeFile(
+    labelFile,
+    importableLabelsJson(labels, new Set(labels.items.slice(0, LABELED).map((item) => item.file))),
+  );
 
   await openStartScreen(page);
   await page.locator('#image-root').fill(frames);
   await page.locator('#project-dir').fill(join(root, 'learning-project'));
   await page.getByRole('button', { name: 'Create project' }).click();
-  await page.getByRole('button', { name: 'Continue to the project' }).click();
+  // Every frame is readable: no scan report, straight to the (empty) keypoint schema.
+  await expect(page.getByRole('heading', { name: 'Keypoints' })).toBeVisible();
   const imported = await request.post('/api/io.import', {
     headers: { Authorization: `Bearer ${E2E_TOKEN}` },
     data: { format: 'labels', file: labelFile },
   });
-  expect((await imported.json()).result).toMatchObject({ images: LABELED });
+  const answer = await imported.json();
+  expect(answer, JSON.stringify(answer)).toMatchObject({ ok: true, result: { images: LABELED } });
+  await page.reload(); // the app reads the imported labels afresh
 
   // The status bar names the engine the jobs run on.
   await expect(page.getByTestId('status-engine')).toContainText(/CPU: native TensorFlow|GPU: native TensorFlow/, {
@@ -76,11 +76,12 @@ test.fixme('pretrain, pause, resume, queue a training on its features, see its e
   await page.getByRole('button', { name: 'Make the split' }).click();
   await expect(page.getByTestId('train-estimate')).toContainText(/labeled test images/);
   await page.locator('#train-size').fill('96');
-  await page.locator('#train-steps').fill('15');
+  await page.getByLabel('Budget unit').selectOption('steps');
+  await page.locator('#train-budget').fill('15');
   await page.getByRole('button', { name: 'Start training' }).click();
   const trainMonitor = page.getByTestId('run-monitor');
   await expect(trainMonitor).toHaveAttribute('data-status', 'queued');
-  await expect(trainMonitor).toContainText('0 run(s) ahead of it');
+  await expect(trainMonitor).toContainText('1 run ahead of it');
   await screenshot(page, 'train-queued');
   await expect(trainMonitor).toHaveAttribute('data-status', 'running', { timeout: 120_000 });
   await expect(trainMonitor).toHaveAttribute('data-status', 'done', { timeout: 180_000 });

@@ -98,7 +98,14 @@ async function listingAtScale(count: number): Promise<void> {
     const now = new Date().toISOString();
     for (let id = 1; id <= count; id += 4) {
       for (const k of keypoints)
-        store.annotations.put(id, k, { x: 10, y: 10, visibility: 'visible', source: 'human', updatedAt: now });
+        store.annotations.put(id, k, {
+          x: 10,
+          y: 10,
+          visibility: 'visible',
+          source: 'human',
+          updatedAt: now,
+          predicted: null,
+        });
     }
   });
   store.close();

@@ -28,7 +28,14 @@ function writeLargeProject(projectDir: string, imageRoot: string): void {
       const now = new Date().toISOString();
       // Every 4th image labeled.
       for (let id = 1; id <= COUNT; id += 4) {
-        store.annotations.put(id, nose, { x: 10, y: 10, visibility: 'visible', source: 'human', updatedAt: now });
+        store.annotations.put(id, nose, {
+          x: 10,
+          y: 10,
+          visibility: 'visible',
+          source: 'human',
+          updatedAt: now,
+          predicted: null,
+        });
       }
     });
   } finally {

@@ -3,6 +3,7 @@
 // the CLI and the tests all go through `apiMethods`.
 import { z } from 'zod';
 import type {
+  AcceptResult,
   Annotation,
   EngineSummary,
   EvaluationReport,
@@ -16,15 +17,20 @@ import type {
   ProjectInfo,
   RunDetails,
   RunEstimate,
+  ReviewItem,
+  ReviewProgress,
   RunRecord,
   ScanProblem,
   SplitCounts,
+  Suggestion,
 } from './domain.js';
 import {
+  EXPORT_FORMATS,
   FINE_TUNE_CHOICES,
   IMAGE_FILTERS,
   IMPORT_FORMATS,
   PRETRAIN_METHODS,
+  REVIEW_FILTERS,
   RUN_KINDS,
   SPLITS,
   TRAIN_BACKBONES,
@@ -133,7 +139,12 @@ const queuedRunRequest = z.discriminatedUnion('kind', [
       settings: z.object({ runId: id, split: z.enum([...SPLITS, 'all']).default('all') }).strict(),
     })
     .strict(),
+  /** Pooled backbone features of every usable image from a training run's model (review.suggest). */
+  z.object({ kind: z.literal('features'), settings: z.object({ runId: id }).strict() }).strict(),
 ]);
+
+/** A label made from a prediction replaces a human or corrected label only with `overwrite: true`. */
+const overwrite = z.boolean().default(false);
 
 /** Request schemas. Keys are the method names used on every transport. */
 export const apiRequests = {
@@ -187,7 +198,7 @@ export const apiRequests = {
 
   'io.import': z.object({ format: z.enum(IMPORT_FORMATS), file: path, configFile: path.optional() }).strict(),
   /** An existing `file` is replaced only with `overwrite: true`. */
-  'io.export': z.object({ format: z.enum(IMPORT_FORMATS), file: path, overwrite: z.boolean().default(false) }).strict(),
+  'io.export': z.object({ format: z.enum(EXPORT_FORMATS), file: path, overwrite: z.boolean().default(false) }).strict(),
 
   /**
    * Assigns every usable image to train / val / test: a seeded random `testFraction` of them, or
@@ -242,6 +253,50 @@ export const apiRequests = {
   /** Counts the usable images of a folder (recursively), e.g. before pretraining on it. */
   'folders.inspect': z.object({ folder: path }).strict(),
   'predictions.list': z.object({ runId: id, imageId: id.optional() }).strict(),
+  /** Pools a training run's backbone features over every usable image; resolves when the run ends. */
+  'runs.features': z.object({ runId: id }).strict(),
+
+  /**
+   * The images of a prediction run, least confident first (an image's score is its least
+   * confident point, or the chosen keypoint's), with each point's label and distance to it.
+   */
+  'review.list': z
+    .object({
+      runId: id,
+      keypointId: id.optional(),
+      filter: z.enum(REVIEW_FILTERS).default('all'),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(10_000).default(100),
+    })
+    .strict(),
+  /** Every predicted point of an image becomes a label (source 'accepted'), one undo step; marks it reviewed. */
+  'review.acceptImage': z.object({ runId: id, imageId: id, overwrite }).strict(),
+  'review.acceptPoint': z.object({ runId: id, imageId: id, keypointId: id, overwrite }).strict(),
+  /** A predicted point dragged to (x, y): a label with source 'corrected' that keeps the prediction beside it. */
+  'review.correct': z
+    .object({
+      runId: id,
+      imageId: id,
+      keypointId: id,
+      x: coord,
+      y: coord,
+      visibility: visibility.default('visible'),
+      overwrite,
+    })
+    .strict(),
+  'review.markReviewed': z.object({ runId: id, imageId: id, reviewed: z.boolean().default(true) }).strict(),
+  'review.progress': z.object({ runId: id }).strict(),
+  /**
+   * Queues a training with the settings of the latest finished training run (or `runId`'s) on
+   * every labeled train image: human, accepted and corrected labels. The queue then evaluates
+   * it on the test split, as it did the earlier run.
+   */
+  'review.retrain': z.object({ runId: id.optional() }).strict(),
+  /**
+   * Unlabeled images to label next, from a training run's pooled features (a features run of
+   * it must have finished: runs.start kind 'features'); rule in docs/methods.md.
+   */
+  'review.suggest': z.object({ runId: id, count: z.number().int().min(1).max(10_000).default(10) }).strict(),
 } as const;
 
 /** Response types, one per method. */
@@ -288,6 +343,16 @@ export interface ApiResponses {
   'engine.info': EngineSummary;
   'folders.inspect': FolderSummary;
   'predictions.list': Prediction[];
+  'runs.features': RunRecord;
+  'review.list': { total: number; items: ReviewItem[] };
+  'review.acceptImage': AcceptResult;
+  'review.acceptPoint': Annotation;
+  'review.correct': Annotation;
+  'review.markReviewed': { reviewed: boolean };
+  'review.progress': ReviewProgress;
+  /** previousRunId: the training run whose settings it took. */
+  'review.retrain': { run: RunRecord; position: number; previousRunId: number };
+  'review.suggest': Suggestion[];
 }
 
 export type ApiMethod = keyof typeof apiRequests;

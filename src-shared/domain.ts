@@ -15,6 +15,12 @@ export type ImageFilter = (typeof IMAGE_FILTERS)[number];
 /** labels: the {names, items} labels.json of the shared datasets (and the demo project). */
 export const IMPORT_FORMATS = ['dlc', 'coco', 'csv', 'labels'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+/**
+ * What io.export writes: the label formats, or the provenance of every label (image, keypoint,
+ * predicted x/y, final x/y, source, run) as CSV or JSON.
+ */
+export const EXPORT_FORMATS = [...IMPORT_FORMATS, 'provenance-csv', 'provenance-json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface Keypoint {
   id: number;
@@ -86,6 +92,13 @@ export interface ImageRecord extends ImageSummary {
   orientation: number;
 }
 
+/** Where the model put a point that became a label, and which prediction run put it there. */
+export interface PredictedOrigin {
+  x: number;
+  y: number;
+  runId: number;
+}
+
 export interface Annotation {
   imageId: number;
   keypointId: number;
@@ -94,6 +107,8 @@ export interface Annotation {
   visibility: Visibility;
   source: AnnotationSource;
   updatedAt: string;
+  /** Set for 'accepted' and 'corrected' labels: the prediction they came from. */
+  predicted: PredictedOrigin | null;
 }
 
 export interface ScanProblem {
@@ -169,9 +184,12 @@ export interface HistoryResult {
   imageId: number;
   /** Every annotation of that image after the step (not only the changed ones). */
   annotations: Annotation[];
+  /** Set when the step changed labels a training run already trained on: that run keeps its model. */
+  notice?: string;
 }
 
-export const RUN_KINDS = ['pretrain', 'train', 'predict', 'evaluate'] as const;
+/** features: pooled backbone features per image from a training run's model (review.suggest). */
+export const RUN_KINDS = ['pretrain', 'train', 'predict', 'evaluate', 'features'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 export const RUN_STATUSES = ['queued', 'running', 'paused', 'done', 'failed', 'cancelled'] as const;
@@ -199,7 +217,7 @@ export interface RunRecord {
 }
 
 /** The kinds of run the run queue takes (runs.start). */
-export const QUEUED_RUN_KINDS = ['pretrain', 'train', 'predict'] as const;
+export const QUEUED_RUN_KINDS = ['pretrain', 'train', 'predict', 'features'] as const;
 export type QueuedRunKind = (typeof QUEUED_RUN_KINDS)[number];
 
 /** What the compute engine is, for the status bar (src-main/ml/engine.ts EngineInfo). */
@@ -315,4 +333,58 @@ export interface EvaluationReport {
   };
   /** Images of the split that could not be scored, with the reason. */
   problems: string[];
+}
+
+/** Which images of a prediction run review.list returns. */
+export const REVIEW_FILTERS = ['all', 'unlabeled', 'labeled', 'reviewed', 'unreviewed'] as const;
+export type ReviewFilter = (typeof REVIEW_FILTERS)[number];
+
+/** One predicted point under review, with the image's label of that keypoint when it has one. */
+export interface ReviewPoint {
+  keypointId: number;
+  x: number;
+  y: number;
+  confidence: number;
+  label: Annotation | null;
+  /** Pixels from the prediction to the label (null: no label, or an absent one). */
+  distance: number | null;
+}
+
+/** An image of a prediction run in review order. */
+export interface ReviewItem {
+  image: ImageSummary;
+  /** The least confident point's confidence (of the chosen keypoint with a keypoint filter). */
+  score: number;
+  reviewed: boolean;
+  /** In the keypoints' labeling order. */
+  points: ReviewPoint[];
+}
+
+/** How far the review of a prediction run has come. */
+export interface ReviewProgress {
+  runId: number;
+  /** Images with predictions, and those marked reviewed. */
+  total: number;
+  reviewed: number;
+  /** Labels now standing that came from this run: accepted as predicted, and corrected. */
+  accepted: number;
+  corrections: number;
+  /** Mean pixels a corrected point moved from its prediction (null: no corrections). */
+  meanCorrectionDistance: number | null;
+}
+
+/** What accepting predictions did: the image's labels after it, and the points left alone and why. */
+export interface AcceptResult {
+  annotations: Annotation[];
+  accepted: number;
+  skipped: { keypointId: number; reason: string }[];
+}
+
+/** An unlabeled image suggested for labeling next (review.suggest; rule in docs/methods.md). */
+export interface Suggestion {
+  image: ImageSummary;
+  /** Feature distance to the nearest labeled or earlier-suggested image when it was chosen. */
+  distance: number;
+  /** Its least confident predicted point, when a prediction run of the model covers it. */
+  confidence: number | null;
 }

@@ -3,6 +3,7 @@ import type { Point } from './geometry.js';
 import {
   evaluateLandmarks,
   fitMeanShape,
+  lowConfidenceShareOfLargeErrors,
   normalisationDistance,
   pointErrors,
   predictMeanShape,
@@ -129,5 +130,21 @@ describe('mean-shape baseline', () => {
 
   it('rejects empty frames', () => {
     expect(() => fitMeanShape([{ points: [[1, 1]], frame: { x: 0, y: 0, w: 0, h: 5 } }])).toThrow(/positive size/);
+  });
+});
+
+describe('lowConfidenceShareOfLargeErrors', () => {
+  it('is 1 when confidence ranks the errors, 0 when it ranks them backwards, and counts the overlap', () => {
+    const points = Array.from({ length: 10 }, (_, i) => ({ error: i, confidence: 1 - i / 10 }));
+    expect(lowConfidenceShareOfLargeErrors(points, 0.2)).toBe(1);
+    expect(
+      lowConfidenceShareOfLargeErrors(
+        points.map((p) => ({ ...p, confidence: 1 - p.confidence })),
+        0.2,
+      ),
+    ).toBe(0);
+    // The two largest errors (9, 8); the two least confident points: errors 9 and 0.
+    const mixed = points.map((p) => ({ ...p, confidence: p.error === 0 ? 0 : p.confidence }));
+    expect(lowConfidenceShareOfLargeErrors(mixed, 0.2)).toBe(0.5);
   });
 });

@@ -192,3 +192,19 @@ export function predictMeanShape(shape: MeanShape, frame: CropBox): Point[] {
     return [frame.x + u * frame.w, frame.y + v * frame.h];
   });
 }
+
+/**
+ * Whether low confidence flags large errors: of the `fraction` of points with the largest
+ * errors, the share that is also among the `fraction` least confident. Chance is `fraction`;
+ * confidence that ranks errors perfectly gives 1.
+ */
+export function lowConfidenceShareOfLargeErrors(
+  points: readonly { confidence: number; error: number }[],
+  fraction = 0.2,
+): number {
+  const n = Math.max(1, Math.round(fraction * points.length));
+  const indices = points.map((_, i) => i);
+  const large = new Set([...indices].sort((a, b) => points[b]!.error - points[a]!.error).slice(0, n));
+  const doubtful = [...indices].sort((a, b) => points[a]!.confidence - points[b]!.confidence).slice(0, n);
+  return doubtful.filter((i) => large.has(i)).length / n;
+}

@@ -26,9 +26,12 @@ const READ_ONLY = new Set<ApiMethod>([
   'runs.list',
   'runs.get',
   'predictions.list',
+  'review.list',
+  'review.progress',
+  'review.suggest',
 ]);
 /** Methods that would start a long job when valid: always sent something that must be refused. */
-const JOBS = new Set<ApiMethod>(['runs.train', 'runs.pretrain']);
+const JOBS = new Set<ApiMethod>(['runs.train', 'runs.pretrain', 'runs.features', 'review.retrain']);
 /** Methods that switch or rescan the project: only given paths the policy refuses. */
 const PROJECT_PATHS = new Set<ApiMethod>(['project.create', 'project.open', 'project.relink']);
 
@@ -182,6 +185,7 @@ describe('fuzzed API over HTTP', () => {
           { kind: 'pretrain', settings: { folder: pick(refusedPaths), minutes: pick([1, 0, -1]) } },
           { kind: 'train', settings: { head: 'heatmap', fuzz: true } },
           { kind: 'predict', settings: { runId: id() } },
+          { kind: 'features', settings: { runId: id() } },
         ]),
       'runs.estimate': () => ({ kind: 'pretrain', settings: { folder: pick(refusedPaths), size: pick([8, 48, 1e9]) } }),
       'runs.pause': () => ({ runId: id() }),
@@ -190,6 +194,27 @@ describe('fuzzed API over HTTP', () => {
       'engine.info': () => ({ fuzz: true }),
       'folders.inspect': () => ({ folder: pick(refusedPaths) }),
       'predictions.list': () => ({ runId: id() }),
+      // The project has no runs: features, retraining and review calls name runs that do not exist.
+      'runs.features': () => ({ runId: id() }),
+      'review.list': () => ({
+        runId: id(),
+        keypointId: pick(keypointIds),
+        filter: pick(['all', 'unlabeled', 'reviewed', 'nope']),
+      }),
+      'review.acceptImage': () => ({ runId: id(), imageId: pick(imageIds), overwrite: rand() < 0.5 }),
+      'review.acceptPoint': () => ({ runId: id(), imageId: pick(imageIds), keypointId: pick(keypointIds) }),
+      'review.correct': () => ({
+        runId: id(),
+        imageId: pick(imageIds),
+        keypointId: pick(keypointIds),
+        x: coord(),
+        y: coord(),
+        visibility: pick(['visible', 'occluded', 'absent', 'hidden']),
+      }),
+      'review.markReviewed': () => ({ runId: id(), imageId: pick(imageIds), reviewed: rand() < 0.5 }),
+      'review.progress': () => ({ runId: id() }),
+      'review.retrain': () => pick([{}, { runId: id() }]),
+      'review.suggest': () => ({ runId: id(), count: pick([1, 10, 0, 1e6]) }),
     };
     expect(Object.keys(templates).sort()).toEqual([...apiMethods].sort());
 

@@ -72,3 +72,16 @@ export interface PredictResult {
   seconds: number;
   imagesPerSecond: number;
 }
+
+export interface FeaturesPayload {
+  modelDir: string;
+  images: JobImage[];
+  cacheDir: string | null;
+}
+
+export interface FeaturesResult {
+  /** Per readable image: the pooled backbone features (one value per channel). */
+  features: { id: number; vector: number[] }[];
+  problems: string[];
+  seconds: number;
+}

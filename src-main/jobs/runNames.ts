@@ -6,6 +6,7 @@ const NAMES: Record<RunKind, string> = {
   train: 'a training run',
   predict: 'a prediction run',
   evaluate: 'an evaluation run',
+  features: 'a features run',
 };
 
 export const aRunOfKind = (kind: RunKind): string => NAMES[kind];

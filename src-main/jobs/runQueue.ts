@@ -18,6 +18,7 @@ import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../ml/train/config.j
 import type { ProjectStore } from '../store/projectStore.js';
 import { cancelRun, failOrphanedRuns, holdRun, isActive, type StopReason } from './activeRuns.js';
 import { evaluatePredictions } from './evaluateRun.js';
+import { runFeatures } from './featuresRun.js';
 import type { ExecuteOptions } from './executeRun.js';
 import { requireTrainedRun, runPrediction } from './predictRun.js';
 import { preparePretraining, runPretraining } from './pretrainRun.js';
@@ -186,7 +187,10 @@ export class RunQueue {
     const doomed = [runId];
     for (let i = 0; i < doomed.length; i++)
       for (const child of all)
-        if (child.parentRunId === doomed[i] && (child.kind === 'predict' || child.kind === 'evaluate'))
+        if (
+          child.parentRunId === doomed[i] &&
+          (child.kind === 'predict' || child.kind === 'evaluate' || child.kind === 'features')
+        )
           doomed.push(child.id);
     this.store.transaction(() => doomed.forEach((id) => this.store.runs.delete(id)));
     for (const id of doomed) {
@@ -199,8 +203,8 @@ export class RunQueue {
   /** Steps and epochs a budget buys, at the pace of the latest finished run like it. */
   async estimate(asked: QueuedRunRequest): Promise<RunEstimate> {
     const request = withDefaultMethod(asked);
-    if (request.kind === 'predict') {
-      const images = itemsOfSplit(this.store, request.settings.split).length;
+    if (request.kind === 'predict' || request.kind === 'features') {
+      const images = itemsOfSplit(this.store, request.kind === 'predict' ? request.settings.split : 'all').length;
       return { images, batchSize: 1, imagesPerSec: NaN, basis: 'reference', steps: images, epochs: 1, seconds: NaN };
     }
     if (request.kind === 'pretrain') {
@@ -346,6 +350,8 @@ export class RunQueue {
       } else if (request.kind === 'train') {
         const { outcome } = await runTraining(this.store, prepareTraining(this.store, request.settings), options);
         if (outcome.status === 'done') await this.evaluateOnTest(run.id);
+      } else if (request.kind === 'features') {
+        await runFeatures(this.store, requireTrainedRun(this.store, request.settings.runId), options);
       } else {
         const trainRun = requireTrainedRun(this.store, request.settings.runId);
         await runPrediction(this.store, trainRun, request.settings.split, options);
@@ -387,7 +393,7 @@ export class RunQueue {
       await preparePretraining(this.store, request.settings);
       return null;
     }
-    if (request.kind === 'predict') {
+    if (request.kind === 'predict' || request.kind === 'features') {
       requireTrainedOrQueued(this.store, request.settings.runId);
       return request.settings.runId;
     }

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { ApiError, MAX_TRAIN_STEPS, type ApiParsed } from '../../src-shared/api.js';
 import type { GeometricAugmentation } from '../../src-shared/augmentRanges.js';
-import type { FineTuneChoice } from '../../src-shared/domain.js';
+import type { AnnotationSource, FineTuneChoice } from '../../src-shared/domain.js';
 import { reviewFlipPartners } from '../../src-shared/flipPartners.js';
 import { createRng } from '../../src-shared/random.js';
 import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../ml/train/config.js';
@@ -150,14 +150,21 @@ export function prepareTraining(store: ProjectStore, req: TrainRequest): Prepare
     chosenAugment && flipsOff !== null
       ? { ...chosenAugment, augmentation: { ...chosenAugment.augmentation, flip: false } }
       : chosenAugment;
+  const labelSources: Record<AnnotationSource, number> = { human: 0, accepted: 0, corrected: 0 };
+  for (const item of chosen)
+    for (const a of store.annotations.listForImage(item.id)) labelSources[a.source] += 1;
   const config = {
     ...spec,
     ...augment,
+    // The request's own ranges, so a retrain (review.retrain) asks for the same.
+    augmentOverride: req.augment ?? null,
     minutes: req.minutes ?? null,
     horizontalFlips: augment?.augmentation.flip ?? false,
     features: req.features,
     labels: count,
     labeledImageIds: chosen.map((item) => item.id),
+    // Points trained on by where they came from: a retrain on reviewed predictions shows them grow.
+    labelSources,
     keypointIds,
     keypointNames: keypoints.map((k) => k.name),
   };

@@ -7,6 +7,7 @@ runWorker(
     train: async () => (await import('./kinds/train.js')).trainJob,
     predict: async () => (await import('./kinds/predict.js')).predictJob,
     pretrain: async () => (await import('./kinds/pretrain.js')).pretrainJob,
+    features: async () => (await import('./kinds/features.js')).featuresJob,
     // What the engine is (the app's status bar); the engine itself starts before any job.
     engine: async () => async () => (await import('../ml/engine.js')).initEngine(),
   },

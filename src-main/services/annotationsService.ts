@@ -9,7 +9,7 @@ import type { ApiHandlers } from '../../src-shared/api.js';
 import { ApiError } from '../../src-shared/api.js';
 import type { Annotation, AnnotationSource, CropBox, HistoryResult, ImageRecord } from '../../src-shared/domain.js';
 import type { AnnotationValue } from '../store/annotations.js';
-import type { HistoryChange } from '../store/history.js';
+import type { HistoryChange, TakenStep } from '../store/history.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { requireImage } from './imagesService.js';
 import { requireKeypoint } from './schemaService.js';
@@ -31,7 +31,7 @@ export function itemRegion(image: ImageRecord): CropBox {
   return image.crop ?? { x: 0, y: 0, w: image.width, h: image.height };
 }
 
-function requireLabelable(store: ProjectStore, imageId: number): ImageRecord {
+export function requireLabelable(store: ProjectStore, imageId: number): ImageRecord {
   const image = requireImage(store, imageId);
   if (image.problem !== null) {
     throw new ApiError('invalid', `Image ${imageId} (${image.relPath}) cannot be labeled: ${image.problem}.`);
@@ -39,7 +39,7 @@ function requireLabelable(store: ProjectStore, imageId: number): ImageRecord {
   return image;
 }
 
-function requireInside(image: ImageRecord, x: number, y: number): void {
+export function requireInside(image: ImageRecord, x: number, y: number): void {
   const r = itemRegion(image);
   if (x < r.x || x > r.x + r.w || y < r.y || y > r.y + r.h) {
     const where = image.crop ? `its crop box x ${r.x}..${r.x + r.w}, y ${r.y}..${r.y + r.h}` : `0..${r.w} x 0..${r.h}`;
@@ -56,7 +56,31 @@ function editedSource(before: Annotation | undefined): AnnotationSource {
 }
 
 export function valueOf(a: Annotation | undefined): AnnotationValue | null {
-  return a ? { x: a.x, y: a.y, visibility: a.visibility, source: a.source, updatedAt: a.updatedAt } : null;
+  return a
+    ? { x: a.x, y: a.y, visibility: a.visibility, source: a.source, updatedAt: a.updatedAt, predicted: a.predicted }
+    : null;
+}
+
+/**
+ * Why an undo or redo deserves a word: training runs that started after the step was first made
+ * and trained on images it changes keep the labels as they were (their model stays).
+ */
+function trainedOnNotice(store: ProjectStore, changes: TakenStep, direction: 'undo' | 'redo'): string | undefined {
+  const images = new Set(changes.map((c) => c.imageId));
+  const runs = store.runs
+    .list()
+    .filter(
+      (r) =>
+        r.kind === 'train' &&
+        r.startedAt !== null &&
+        r.startedAt >= changes.createdAt &&
+        Array.isArray(r.config.labeledImageIds) &&
+        (r.config.labeledImageIds as unknown[]).some((id) => images.has(id as number)),
+    )
+    .map((r) => r.id);
+  if (runs.length === 0) return undefined;
+  const named = runs.length === 1 ? `Training run ${runs[0]}` : `Training runs ${runs.join(', ')}`;
+  return `${named} already trained on the labels this ${direction} changed and ${runs.length === 1 ? 'keeps its' : 'keep their'} model: retrain to use the labels as they are now.`;
 }
 
 /** Writes annotation values and records them as one undo step; call inside a transaction. */
@@ -76,7 +100,8 @@ export function annotationsHandlers(session: ProjectSession): AnnotationHandlers
       for (const c of ordered)
         store.annotations.put(c.imageId, c.keypointId, direction === 'undo' ? c.before : c.after);
       const imageId = changes[0]!.imageId;
-      return { imageId, annotations: store.annotations.listForImage(imageId) };
+      const notice = trainedOnNotice(store, changes, direction);
+      return { imageId, annotations: store.annotations.listForImage(imageId), ...(notice ? { notice } : {}) };
     });
   };
 
@@ -95,7 +120,14 @@ export function annotationsHandlers(session: ProjectSession): AnnotationHandlers
         requireInside(image, x, y);
         const before = store.annotations.get(imageId, keypointId);
         const now = new Date().toISOString();
-        const after: AnnotationValue = { x, y, visibility, source: editedSource(before), updatedAt: now };
+        const after: AnnotationValue = {
+          x,
+          y,
+          visibility,
+          source: editedSource(before),
+          updatedAt: now,
+          predicted: before?.predicted ?? null,
+        };
         applyChanges(store, [{ imageId, keypointId, before: valueOf(before), after }], now);
         return { imageId, keypointId, ...after };
       });
@@ -121,6 +153,7 @@ export function annotationsHandlers(session: ProjectSession): AnnotationHandlers
           visibility,
           source: editedSource(before),
           updatedAt: now,
+          predicted: before?.predicted ?? null,
         };
         applyChanges(store, [{ imageId, keypointId, before: valueOf(before), after }], now);
         return { imageId, keypointId, ...after };
@@ -166,6 +199,7 @@ export function annotationsHandlers(session: ProjectSession): AnnotationHandlers
               visibility: a.visibility,
               source: editedSource(before),
               updatedAt: now,
+              predicted: before?.predicted ?? null,
             },
           };
         });

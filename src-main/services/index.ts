@@ -13,6 +13,7 @@ import { createPathPolicy, PROJECT_ONLY, type PathAccess } from './pathPolicy.js
 import { openProject, projectHandlers } from './projectService.js';
 import type { WorkerEntry } from '../jobs/runner.js';
 import { createRenditions } from './renditions.js';
+import { reviewHandlers } from './reviewService.js';
 import { runsHandlers } from './runsService.js';
 import { schemaHandlers } from './schemaService.js';
 import { ProjectSession } from './session.js';
@@ -55,6 +56,7 @@ export function createServices(options: ServicesOptions = {}): Services {
     ...annotationsHandlers(session),
     ...ioHandlers(session, policy),
     ...splitHandlers(session),
+    ...reviewHandlers(session),
     ...runsHandlers(session, policy, options.onProgress, { runQueue: options.runQueue, entry: options.jobEntry }),
   };
   // The caller's own choice (a command-line argument, a test), so not checked by the policy.

@@ -17,6 +17,8 @@ import {
   formatDlcCsv,
   formatLabelsJson,
   formatPlainCsv,
+  formatProvenanceCsv,
+  formatProvenanceJson,
   ImportFormatError,
   matchImageRefs,
   parseCocoKeypoints,
@@ -24,7 +26,7 @@ import {
   parseLabelsJson,
   parsePlainCsv,
 } from './io/index.js';
-import type { ImageSize, LabelSet, LabelSetItem } from './io/index.js';
+import type { ImageSize, LabelSet, LabelSetItem, ProvenanceRow } from './io/index.js';
 import type { PathPolicy } from './pathPolicy.js';
 import { addKeypoint, keypointSchema } from './schemaService.js';
 import type { ProjectSession } from './session.js';
@@ -74,6 +76,12 @@ export function ioHandlers(session: ProjectSession, policy: PathPolicy): IoHandl
         throw new ApiError('not_found', `Cannot export to ${shown}: its folder does not exist.`);
       if ((await stat(target).catch(() => null))?.isDirectory())
         throw new ApiError('invalid', `Cannot export to ${shown}: it is a folder.`);
+      if (format === 'provenance-csv' || format === 'provenance-json') {
+        const rows = provenanceRows(store);
+        const text = format === 'provenance-csv' ? formatProvenanceCsv(rows) : formatProvenanceJson(rows);
+        await writeWhole(target, text, overwrite, shown);
+        return { file: shown, count: rows.length };
+      }
       const set = buildLabelSet(store);
       let text: string;
       try {
@@ -230,7 +238,7 @@ export function applyLabelSet(store: ProjectStore, set: LabelSet, format: Import
         imageId: target.id,
         keypointId,
         before: valueOf(before),
-        after: { x, y, visibility: point.visibility, source: 'human', updatedAt: now },
+        after: { x, y, visibility: point.visibility, source: 'human', updatedAt: now, predicted: null },
       });
       labeledImages.add(target.id);
     });
@@ -313,6 +321,37 @@ function itemFor(
   const y = Math.floor(crop.y);
   const whole = { x, y, w: Math.ceil(crop.x + crop.w) - x, h: Math.ceil(crop.y + crop.h) - y };
   return store.images.ensureCropItem(file.id, relPath, whole);
+}
+
+/** Every label with its provenance, by image path then the keypoints' labeling order. */
+function provenanceRows(store: ProjectStore): ProvenanceRow[] {
+  const keypoints = keypointSchema(store).keypoints;
+  const nameOf = new Map(keypoints.map((k) => [k.id, k.name]));
+  const order = new Map(keypoints.map((k, i) => [k.id, i]));
+  const rows = store.annotations.all().map((a) => {
+    const image = store.images.get(a.imageId)!;
+    const absent = a.visibility === 'absent';
+    return {
+      image: image.relPath,
+      crop: image.crop,
+      keypoint: nameOf.get(a.keypointId)!,
+      predictedX: a.predicted?.x ?? null,
+      predictedY: a.predicted?.y ?? null,
+      x: absent ? null : a.x,
+      y: absent ? null : a.y,
+      visibility: a.visibility,
+      source: a.source,
+      run: a.predicted?.runId ?? null,
+      order: [image.relPath, a.imageId, order.get(a.keypointId)!] as const,
+    };
+  });
+  rows.sort(
+    (p, q) =>
+      (p.order[0] < q.order[0] ? -1 : p.order[0] > q.order[0] ? 1 : 0) ||
+      p.order[1] - q.order[1] ||
+      p.order[2] - q.order[2],
+  );
+  return rows.map(({ order: _order, ...row }) => row);
 }
 
 /** Every labeled item of the project, in the project's keypoint order. */

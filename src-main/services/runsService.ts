@@ -6,10 +6,11 @@
 // host and the Electron app, not the CLI). A run that fails or is cancelled is recorded as such;
 // the project's labels are never touched by a run.
 import type { ApiHandlers } from '../../src-shared/api.js';
-import { ApiError } from '../../src-shared/api.js';
+import { ApiError, apiRequests, type ApiParsed } from '../../src-shared/api.js';
 import type { EngineSummary, ProgressEvent, RunRecord, Split } from '../../src-shared/domain.js';
 import { cancelRun, failOrphanedRuns } from '../jobs/activeRuns.js';
 import { evaluatePredictions } from '../jobs/evaluateRun.js';
+import { runFeatures } from '../jobs/featuresRun.js';
 import type { ExecuteOptions, RunOutcome } from '../jobs/executeRun.js';
 import { requireTrainedRun, runPrediction } from '../jobs/predictRun.js';
 import { preparePretraining, runPretraining } from '../jobs/pretrainRun.js';
@@ -40,6 +41,8 @@ type RunsHandlers = Pick<
   | 'engine.info'
   | 'folders.inspect'
   | 'predictions.list'
+  | 'runs.features'
+  | 'review.retrain'
 >;
 
 export interface RunsOptions {
@@ -61,6 +64,34 @@ function finished<T>(store: ProjectStore, what: string, runId: number, outcome: 
     throw new ApiError('internal', `${what} run ${runId} failed: ${outcome.error}`, { runId });
   if (outcome.status === 'cancelled') throw new ApiError('conflict', `${what} run ${runId} was cancelled.`, { runId });
   return store.runs.require(runId);
+}
+
+/**
+ * A training run's settings, to train again on every labeled train image (its `labels` count is
+ * dropped): the request it was queued with, or the configuration of a run started directly.
+ */
+function retrainSettings(run: RunRecord): ApiParsed<'runs.train'> {
+  const requested = (run.request as { settings?: Record<string, unknown> } | null)?.settings;
+  const c = run.config;
+  const asked = requested ?? {
+    head: c.head,
+    backbone: c.backbone,
+    features: c.features,
+    size: c.inputSize,
+    fineTune: c.fineTune,
+    seed: c.seed,
+    // A run budgeted in minutes alone records the step cap; its clock ends it again.
+    ...(typeof c.minutes === 'number' ? { minutes: c.minutes } : { steps: c.steps }),
+    ...(c.augmentOverride ? { augment: c.augmentOverride } : {}),
+  };
+  const { labels: _labels, ...rest } = asked;
+  const parsed = apiRequests['runs.train'].safeParse(rest);
+  if (!parsed.success)
+    throw new ApiError(
+      'invalid',
+      `Training run ${run.id} records settings this version cannot train again: ${parsed.error.issues[0]?.message ?? 'unknown'}.`,
+    );
+  return parsed.data;
 }
 
 /** The newest finished prediction run of a training run on a split, if any. */
@@ -260,6 +291,28 @@ export function runsHandlers(
       const files = await scanImageRoot(resolved, { exclude: store ? [store.dir] : [] });
       const problems = files.filter((f) => f.problem !== null).length;
       return { folder: resolved, images: files.length - problems, problems };
+    },
+
+    async 'runs.features'({ runId }) {
+      const store = project();
+      const trainRun = requireTrainedRun(store, runId);
+      const computed = await runFeatures(store, trainRun, options);
+      return finished(store, 'Features', computed.runId, computed.outcome);
+    },
+
+    async 'review.retrain'({ runId }) {
+      const store = project();
+      const previous =
+        runId === undefined
+          ? store.runs
+              .list()
+              .filter((r) => r.kind === 'train' && r.status === 'done' && r.checkpointPath !== null)
+              .at(-1)
+          : requireTrainedRun(store, runId);
+      if (!previous)
+        throw new ApiError('invalid', 'No finished training run to take the settings from: train a model first.');
+      const queued = await queue().enqueue({ kind: 'train', settings: retrainSettings(previous) });
+      return { ...queued, previousRunId: previous.id };
     },
 
     'predictions.list'({ runId, imageId }) {

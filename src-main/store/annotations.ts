@@ -14,6 +14,9 @@ interface AnnotationRow {
   visibility: Annotation['visibility'];
   source: Annotation['source'];
   updated_at: string;
+  predicted_x: number | null;
+  predicted_y: number | null;
+  predicted_run_id: number | null;
 }
 
 function toAnnotation(row: AnnotationRow): Annotation {
@@ -25,6 +28,10 @@ function toAnnotation(row: AnnotationRow): Annotation {
     visibility: row.visibility,
     source: row.source,
     updatedAt: row.updated_at,
+    predicted:
+      row.predicted_run_id === null
+        ? null
+        : { x: row.predicted_x ?? 0, y: row.predicted_y ?? 0, runId: row.predicted_run_id },
   };
 }
 
@@ -49,11 +56,14 @@ export class AnnotationsStore {
        ORDER BY a.image_id, k.ord, k.id`,
     );
     this.upsertStmt = db.prepare(
-      `INSERT INTO annotations (image_id, keypoint_id, x, y, visibility, source, updated_at)
-       VALUES (@imageId, @keypointId, @x, @y, @visibility, @source, @updatedAt)
+      `INSERT INTO annotations (image_id, keypoint_id, x, y, visibility, source, updated_at,
+         predicted_x, predicted_y, predicted_run_id)
+       VALUES (@imageId, @keypointId, @x, @y, @visibility, @source, @updatedAt,
+         @predictedX, @predictedY, @predictedRunId)
        ON CONFLICT (image_id, keypoint_id) DO UPDATE SET
          x = excluded.x, y = excluded.y, visibility = excluded.visibility,
-         source = excluded.source, updated_at = excluded.updated_at`,
+         source = excluded.source, updated_at = excluded.updated_at, predicted_x = excluded.predicted_x,
+         predicted_y = excluded.predicted_y, predicted_run_id = excluded.predicted_run_id`,
     );
     this.deleteStmt = db.prepare<[number, number]>('DELETE FROM annotations WHERE image_id = ? AND keypoint_id = ?');
     this.countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM annotations');
@@ -77,7 +87,17 @@ export class AnnotationsStore {
   /** Writes `value` at (imageId, keypointId), or deletes the annotation when `value` is null. */
   put(imageId: number, keypointId: number, value: AnnotationValue | null): void {
     if (value === null) this.deleteStmt.run(imageId, keypointId);
-    else this.upsertStmt.run({ imageId, keypointId, ...value });
+    else {
+      const { predicted, ...rest } = value;
+      this.upsertStmt.run({
+        imageId,
+        keypointId,
+        ...rest,
+        predictedX: predicted?.x ?? null,
+        predictedY: predicted?.y ?? null,
+        predictedRunId: predicted?.runId ?? null,
+      });
+    }
   }
 
   count(): number {

@@ -12,11 +12,20 @@ export interface HistoryChange {
   after: AnnotationValue | null;
 }
 
+/** One undo step's changes, with when it was first made. */
+export type TakenStep = HistoryChange[] & { createdAt: string };
+
 interface HistoryRow {
   image_id: number;
   keypoint_id: number;
   before: string | null;
   after: string | null;
+  created_at: string;
+}
+
+/** A recorded value; rows written before labels kept their provenance have no `predicted`. */
+function parseValue(json: string | null): AnnotationValue | null {
+  return json === null ? null : { predicted: null, ...(JSON.parse(json) as Omit<AnnotationValue, 'predicted'>) };
 }
 
 export class HistoryStore {
@@ -44,7 +53,7 @@ export class HistoryStore {
       "SELECT min(group_id) AS g FROM annotation_history WHERE state = 'undone'",
     );
     this.groupRowsStmt = db.prepare<[number], HistoryRow>(
-      'SELECT image_id, keypoint_id, before, after FROM annotation_history WHERE group_id = ? ORDER BY id',
+      'SELECT image_id, keypoint_id, before, after, created_at FROM annotation_history WHERE group_id = ? ORDER BY id',
     );
     this.setGroupStateStmt = db.prepare<[string, number]>('UPDATE annotation_history SET state = ? WHERE group_id = ?');
   }
@@ -70,23 +79,25 @@ export class HistoryStore {
   }
 
   /** Marks the latest done step undone and returns its changes (to revert in reverse order). */
-  takeUndo(): HistoryChange[] | null {
+  takeUndo(): TakenStep | null {
     return this.take(this.lastDoneStmt.get()?.g ?? null, 'undone');
   }
 
   /** Marks the earliest undone step done again and returns its changes (to re-apply in order). */
-  takeRedo(): HistoryChange[] | null {
+  takeRedo(): TakenStep | null {
     return this.take(this.firstUndoneStmt.get()?.g ?? null, 'done');
   }
 
-  private take(groupId: number | null, newState: 'done' | 'undone'): HistoryChange[] | null {
+  private take(groupId: number | null, newState: 'done' | 'undone'): TakenStep | null {
     if (groupId === null) return null;
     this.setGroupStateStmt.run(newState, groupId);
-    return this.groupRowsStmt.all(groupId).map((r) => ({
+    const rows = this.groupRowsStmt.all(groupId);
+    const changes = rows.map((r) => ({
       imageId: r.image_id,
       keypointId: r.keypoint_id,
-      before: r.before === null ? null : (JSON.parse(r.before) as AnnotationValue),
-      after: r.after === null ? null : (JSON.parse(r.after) as AnnotationValue),
+      before: parseValue(r.before),
+      after: parseValue(r.after),
     }));
+    return Object.assign(changes, { createdAt: rows[0]?.created_at ?? '' });
   }
 }

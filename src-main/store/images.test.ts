@@ -16,7 +16,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const point: AnnotationValue = { x: 1, y: 1, visibility: 'visible', source: 'human', updatedAt: 't' };
+const point: AnnotationValue = { x: 1, y: 1, visibility: 'visible', source: 'human', updatedAt: 't', predicted: null };
 const file = (relPath: string) => ({ relPath, hash: null, width: 10, height: 10, orientation: 1, problem: null });
 
 describe('images store', () => {

@@ -177,6 +177,31 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    description:
+      'review: where an accepted or corrected label was predicted and by which run, the images of a prediction run reviewed, pooled features per image',
+    sql: `
+      -- Provenance of a label the model proposed (source 'accepted' or 'corrected'); NULL for
+      -- human labels. The run id has no foreign key: provenance outlives a deleted run.
+      ALTER TABLE annotations ADD COLUMN predicted_x REAL;
+      ALTER TABLE annotations ADD COLUMN predicted_y REAL;
+      ALTER TABLE annotations ADD COLUMN predicted_run_id INTEGER;
+
+      CREATE TABLE reviewed_images (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,   -- a prediction run
+        image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+        reviewed_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, image_id)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE image_features (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,   -- a features run
+        image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+        vector BLOB NOT NULL,          -- float32, little-endian
+        PRIMARY KEY (run_id, image_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

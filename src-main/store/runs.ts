@@ -56,6 +56,7 @@ export class RunsStore {
   private readonly clearPredictionsStmt;
   private readonly predictionStmt;
   private readonly predictionsStmt;
+  private readonly imagePredictionsStmt;
   private readonly evaluationStmt;
   private readonly evaluationsStmt;
   private readonly staleStmt;
@@ -98,6 +99,10 @@ export class RunsStore {
     >(
       'SELECT image_id, keypoint_id, x, y, confidence FROM predictions WHERE run_id = ? ORDER BY image_id, keypoint_id',
     );
+    this.imagePredictionsStmt = db.prepare<
+      [number, number],
+      { keypoint_id: number; x: number; y: number; confidence: number }
+    >('SELECT keypoint_id, x, y, confidence FROM predictions WHERE run_id = ? AND image_id = ? ORDER BY keypoint_id');
     this.evaluationStmt = db.prepare<[number, string, number, string | null, string]>(
       'INSERT INTO evaluations (run_id, metric, value, per_keypoint, created_at) VALUES (?, ?, ?, ?, ?)',
     );
@@ -246,6 +251,18 @@ export class RunsStore {
     return this.predictionsStmt.all(id).map((r) => ({
       runId: id,
       imageId: r.image_id,
+      keypointId: r.keypoint_id,
+      x: r.x,
+      y: r.y,
+      confidence: r.confidence,
+    }));
+  }
+
+  /** A run's predictions on one image. */
+  predictionsOf(id: number, imageId: number): Prediction[] {
+    return this.imagePredictionsStmt.all(id, imageId).map((r) => ({
+      runId: id,
+      imageId,
       keypointId: r.keypoint_id,
       x: r.x,
       y: r.y,

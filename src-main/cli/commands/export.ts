@@ -10,9 +10,10 @@ export const exportCommand: Command = {
     ...formatFlags('to'),
     overwrite: { type: 'boolean', description: 'replace the file when it exists (default: refuse)' },
   },
-  details: 'Example: landmark-studio export ./mice-project --coco labels-coco.json --overwrite',
+  details:
+    'Example: landmark-studio export ./mice-project --coco labels-coco.json --overwrite\nProvenance of every label (predicted and final position, source, prediction run):\n  landmark-studio export ./mice-project --provenance-csv provenance.csv',
   async run(args, ctx) {
-    const { format, file } = chosenFormat(args, 'export');
+    const { format, file } = chosenFormat(args, 'export', 'to');
     const written = await ctx.withSession(async (session) => {
       await session.openProject(args.positionals[0]!);
       return session.call('io.export', {
@@ -21,6 +22,8 @@ export const exportCommand: Command = {
         overwrite: args.options.overwrite === true,
       });
     });
-    ctx.print(`Exported ${written.count} labeled items to ${written.file} (${format})`);
+    ctx.print(
+      `Exported ${written.count} ${format.startsWith('provenance') ? 'labels' : 'labeled items'} to ${written.file} (${format})`,
+    );
   },
 };

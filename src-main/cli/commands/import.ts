@@ -26,7 +26,7 @@ export const importCommand: Command = {
   },
   details: 'Example: landmark-studio import ./mice-project --dlc CollectedData_me.csv --config config.yaml',
   async run(args, ctx) {
-    const { format, file } = chosenFormat(args, 'import');
+    const { format, file } = chosenFormat(args, 'import', 'from');
     const config = stringOption(args, 'config');
     if (config !== undefined && format !== 'dlc') throw new UsageError('--config goes with --dlc only.', 'import');
     const { report, project } = await ctx.withSession(async (session) => {

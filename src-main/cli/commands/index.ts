@@ -10,6 +10,7 @@ import { evaluateCommand } from './evaluate.js';
 import { predictCommand } from './predict.js';
 import { runsCommand } from './runs.js';
 import { splitCommand } from './split.js';
+import { suggestCommand } from './suggest.js';
 import { trainCommand } from './train.js';
 import { pretrainCommand } from './pretrain.js';
 
@@ -24,6 +25,7 @@ export const commands: readonly Command[] = [
   trainCommand,
   predictCommand,
   evaluateCommand,
+  suggestCommand,
   runsCommand,
   demoCommand,
 ];

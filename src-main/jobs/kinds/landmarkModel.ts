@@ -10,7 +10,9 @@ import type { LandmarkPredictor } from '../../ml/predict.js';
 import { HeatmapLandmarkModel } from '../../ml/train/trainHeatmapHead.js';
 import { PaperLandmarkModel } from '../../ml/train/trainPaperHead.js';
 import { loadWeightsInto, readWeights, saveWeights, WeightsError } from '../../ml/weights.js';
-import type { Variable } from '@tensorflow/tfjs';
+import type { Tensor4D, Variable } from '@tensorflow/tfjs';
+import { tf } from '../../ml/engine.js';
+import { normalizeImageNet } from '../../ml/image/normalize.js';
 import type { FeatureSource, TrainedModelSpec } from '../jobTypes.js';
 
 const MODEL_FORMAT = 'landmark-model/1';
@@ -113,7 +115,27 @@ export async function saveLandmarkModel(dir: string, spec: TrainedModelSpec, mod
 export interface LoadedModel {
   spec: TrainedModelSpec;
   predictor: LandmarkPredictor;
+  /**
+   * Per image of a network-input batch [B, S, S, 3] (RGB in [0, 1], not disposed): the global
+   * average pool of the backbone stage the head reads (the deepest one for the paper head).
+   */
+  pooledFeatures(images: Tensor4D): Float32Array[];
   dispose(): void;
+}
+
+/** Global average pool of `stage` of `backbone` over each image of the batch. */
+function poolStage(backbone: Backbone, stage: string, images: Tensor4D): Float32Array[] {
+  const pooled = tf.tidy(() => {
+    const taps = backbone.apply(normalizeImageNet(images), { training: false, stages: [stage] });
+    return tf.mean(taps[stage]!, [1, 2]);
+  });
+  try {
+    const [batch, channels] = pooled.shape as [number, number];
+    const values = pooled.dataSync() as Float32Array;
+    return Array.from({ length: batch }, (_, b) => values.slice(b * channels, (b + 1) * channels));
+  } finally {
+    pooled.dispose();
+  }
 }
 
 /** Rebuilds a model saved by saveLandmarkModel; a damaged or foreign folder is a WeightsError. */
@@ -137,7 +159,12 @@ export function loadLandmarkModel(dir: string): LoadedModel {
         head.dispose();
         throw err;
       }
-      return { spec: meta.spec, predictor: model, dispose: () => (head.dispose(), backbone.dispose()) };
+      return {
+        spec: meta.spec,
+        predictor: model,
+        pooledFeatures: (images) => poolStage(backbone, head.spec.stage, images),
+        dispose: () => (head.dispose(), backbone.dispose()),
+      };
     }
     if (meta.paperHead) {
       const head = new PaperHead(meta.paperHead, meta.spec.seed);
@@ -148,7 +175,13 @@ export function loadLandmarkModel(dir: string): LoadedModel {
         throw err;
       }
       const model = new PaperLandmarkModel(backbone, head, MODEL_RESIZE_MODE);
-      return { spec: meta.spec, predictor: model, dispose: () => (head.dispose(), backbone.dispose()) };
+      const deepest = head.spec.hypercolumn.stages.at(-1)!;
+      return {
+        spec: meta.spec,
+        predictor: model,
+        pooledFeatures: (images) => poolStage(backbone, deepest, images),
+        dispose: () => (head.dispose(), backbone.dispose()),
+      };
     }
     throw new WeightsError(`${dir} names no head in its metadata`);
   } catch (err) {

@@ -13,3 +13,5 @@ export { formatPlainCsv, parsePlainCsv } from './plainCsv.js';
 export { formatLabelsJson, parseLabelsJson } from './labelsJson.js';
 export { matchImageRefs } from './matchImages.js';
 export type { ImageRefMatch, UnmatchedRef } from './matchImages.js';
+export { formatProvenanceCsv, formatProvenanceJson } from './provenance.js';
+export type { ProvenanceRow } from './provenance.js';

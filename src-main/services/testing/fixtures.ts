@@ -99,7 +99,15 @@ export async function apiError(promise: Promise<unknown>): Promise<ApiError> {
 export function databaseSnapshot(projectDir: string): Record<string, unknown[]> {
   const db = new Database(path.join(projectDir, 'project.sqlite'), { readonly: true });
   try {
-    const tables = ['settings', 'images', 'keypoints', 'skeleton_edges', 'annotations', 'annotation_history'];
+    const tables = [
+      'settings',
+      'images',
+      'keypoints',
+      'skeleton_edges',
+      'annotations',
+      'annotation_history',
+      'reviewed_images',
+    ];
     return Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()]));
   } finally {
     db.close();

@@ -270,6 +270,7 @@ export class LabelSession {
       source: existing?.source ?? 'human',
       // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a timestamp, not state
       updatedAt: new Date().toISOString(),
+      predicted: existing?.predicted ?? null,
     };
     this.annotations = existing
       ? this.annotations.map((a) => (a.keypointId === keypointId ? next : a))

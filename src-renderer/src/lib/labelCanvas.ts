@@ -25,6 +25,13 @@ export interface CanvasPoint {
   x: number;
   y: number;
   visibility: Visibility;
+  /**
+   * A model's prediction, not (yet) a label: drawn hollow and dashed, as opaque as it is
+   * confident, with its confidence by its name. Dragging it makes it a label (a correction).
+   */
+  predicted?: { confidence: number };
+  /** Where a person's label for this keypoint is, when it differs: a line from it shows the error. */
+  labelAt?: Point;
 }
 
 export interface CanvasEdge {
@@ -217,7 +224,11 @@ export class LabelCanvas {
     // The dragged node must survive until the drag ends; dragend renders again.
     if (this.draggingPoint) return;
     this.overlay.destroyChildren();
-    const placed = new Map(this.points.filter((p) => p.visibility !== 'absent').map((p) => [p.keypointId, p]));
+    const shown = this.points.filter((p) => p.visibility !== 'absent');
+    // The skeleton joins each keypoint's label, or its prediction where it has no label.
+    const placed = new Map(
+      [...shown.filter((p) => p.predicted), ...shown.filter((p) => !p.predicted)].map((p) => [p.keypointId, p]),
+    );
 
     for (const edge of this.edges) {
       const a = placed.get(edge.a);
@@ -239,22 +250,42 @@ export class LabelCanvas {
       );
     }
 
-    for (const point of placed.values()) this.overlay.add(this.pointGroup(point));
+    for (const point of shown) {
+      if (point.labelAt) this.overlay.add(this.errorVector(point.labelAt, point));
+      this.overlay.add(this.pointGroup(point));
+    }
     if (this.crosshair) this.overlay.add(this.crosshairGroup(this.crosshair));
     if (now) this.overlay.draw();
     else this.overlay.batchDraw();
   }
 
+  /** A line from a person's label to the model's prediction of the same keypoint. */
+  private errorVector(from: Point, to: CanvasPoint): Konva.Line {
+    const a = toScreen(this.view, from);
+    const b = toScreen(this.view, to);
+    return new Konva.Line({
+      name: 'error-vector',
+      points: [a.x, a.y, b.x, b.y],
+      stroke: to.color,
+      strokeWidth: 1.5,
+      dash: [2, 3],
+      listening: false,
+    });
+  }
+
   private pointGroup(point: CanvasPoint): Konva.Group {
     const s = toScreen(this.view, point);
     const current = point.keypointId === this.currentId;
-    const hollow = point.visibility === 'occluded';
+    const predicted = point.predicted;
+    const hollow = point.visibility === 'occluded' || predicted !== undefined;
     const group = new Konva.Group({
       name: 'point',
       x: s.x,
       y: s.y,
       draggable: !this.spaceDown,
       dragDistance: DRAG_THRESHOLD,
+      // A prediction shows how sure the model is: a guess is faint, a confident point solid.
+      opacity: predicted ? 0.35 + 0.65 * predicted.confidence : 1,
     });
     if (current) {
       group.add(
@@ -274,6 +305,7 @@ export class LabelCanvas {
         fill: hollow ? undefined : point.color,
         stroke: hollow ? point.color : '#ffffff',
         strokeWidth: hollow ? 2.5 : 1.5,
+        dash: predicted ? [4, 2] : [],
         // The whole disc grabs the point, hollow or not.
         hitStrokeWidth: 12,
         fillEnabled: !hollow,
@@ -285,7 +317,7 @@ export class LabelCanvas {
       label.add(new Konva.Tag({ fill: 'rgba(12, 13, 16, 0.72)', cornerRadius: 3 }));
       label.add(
         new Konva.Text({
-          text: point.name,
+          text: predicted ? `${point.name} ${predicted.confidence.toFixed(2)}` : point.name,
           padding: 3,
           fontSize: 12,
           fontFamily: 'system-ui, sans-serif',

@@ -1,10 +1,13 @@
 // The learning loop in the app, with real jobs on tiny images: a project over generated frames
 // with 10 of them labeled, a short dense contrastive pretraining started, paused and resumed from
 // the Pretrain screen while its loss chart gains points, a training on its features queued behind
-// it from the Train screen (it waits, then runs), and the training's evaluation. The status bar
+// it from the Train screen (it waits, then runs), the training's evaluation, then every image
+// predicted and reviewed (one accepted by key, one point corrected by dragging, both in SQLite with
+// the prediction kept beside them) and a retrain that uses the new labels. The status bar
 // names the compute engine.
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
+import Database from 'better-sqlite3';
 import { expect, test } from '@playwright/test';
 import { importableLabelsJson, writeDemoDataset } from '../src-main/ml/demo/writeDataset.js';
 import { e2eDirs, openStartScreen, screenshot } from './app.js';
@@ -13,7 +16,10 @@ import { E2E_TOKEN } from './host.js';
 const FRAMES = 16;
 const LABELED = 10;
 
-test('pretrain, pause, resume, queue a training on its features, see its evaluation', async ({ page, request }) => {
+test('the app loop: pretrain, pause, resume, queue a training on its features, evaluate, predict, review, correct, retrain', async ({
+  page,
+  request,
+}) => {
   test.setTimeout(300_000);
   const { root } = e2eDirs();
   const frames = join(root, 'learning-frames');
@@ -91,4 +97,85 @@ test('pretrain, pause, resume, queue a training on its features, see its evaluat
   await expect(evaluation.locator('.bar')).not.toHaveCount(0);
   await expect(page.getByRole('table', { name: 'Training runs' })).toContainText(/\d+\.\d px/);
   await screenshot(page, 'train-evaluated');
+
+  // Review: predict every image with the trained model, least confident first.
+  await page.getByRole('button', { name: 'Review', exact: true }).click();
+  await page.getByRole('button', { name: 'Predict all images' }).click();
+  const reviewList = page.getByRole('list', { name: 'Images in review order' });
+  const items = reviewList.getByRole('button');
+  await expect(items).toHaveCount(FRAMES, { timeout: 120_000 });
+  const scores = (await items.locator('.score').allTextContents()).map(Number);
+  expect(scores).toEqual([...scores].sort((a, b) => a - b));
+  const reviewCanvas = page.getByTestId('review-canvas');
+  await expect(reviewCanvas).toHaveAttribute('data-drawn-image-id', /^\d+$/);
+  await screenshot(page, 'review');
+
+  // Accept an unlabeled train image by key, then correct a point of another by dragging (train
+  // images, so the retrained model's labels grow).
+  const projectDb = join(root, 'learning-project', 'project.sqlite');
+  const readDb = <T>(sql: string): T[] => {
+    const db = new Database(projectDb, { readonly: true });
+    try {
+      return db.prepare(sql).all() as T[];
+    } finally {
+      db.close();
+    }
+  };
+  const unlabeledTrain = readDb<{ rel_path: string }>(
+    "SELECT rel_path FROM images WHERE labeled_count = 0 AND coalesce(split, 'train') = 'train' ORDER BY rel_path",
+  ).map((r) => r.rel_path);
+  expect(unlabeledTrain.length).toBeGreaterThanOrEqual(2);
+  await page.getByLabel('Filter').selectOption('unlabeled');
+  await expect(items).toHaveCount(FRAMES - LABELED);
+  await reviewList.getByTitle(unlabeledTrain[0]!).click();
+  const acceptedImage = await reviewCanvas.getAttribute('data-image-id');
+  await reviewCanvas.click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('review-progress')).toContainText('1 / 16 reviewed');
+  await reviewList.getByTitle(unlabeledTrain[1]!).click();
+  await expect(reviewCanvas).not.toHaveAttribute('data-image-id', acceptedImage!);
+  const correctedImage = Number(await reviewCanvas.getAttribute('data-image-id'));
+  const point = page.getByRole('list', { name: 'Points of this image' }).getByRole('button').first();
+  await expect(point).toContainText('predicted');
+  const predicted = (await request
+    .post('/api/predictions.list', {
+      headers: { Authorization: `Bearer ${E2E_TOKEN}` },
+      data: { runId: Number(await page.locator('#review-run').inputValue()), imageId: correctedImage },
+    })
+    .then((r) => r.json())) as { result: { keypointId: number; x: number; y: number }[] };
+  const first = predicted.result[0]!;
+  const view = JSON.parse((await reviewCanvas.getAttribute('data-view'))!) as { scale: number; x: number; y: number };
+  const box = (await reviewCanvas.boundingBox())!;
+  const at = (x: number, y: number) => ({ x: box.x + x * view.scale + view.x, y: box.y + y * view.scale + view.y });
+  const from = at(first.x, first.y);
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(from.x + 20, from.y + 12, { steps: 5 });
+  await page.mouse.up();
+  // The point under the cursor (another may lie on top of the first) is now a correction; the
+  // image has a label now, so the unlabeled filter moves on to the next one.
+  await expect(page.getByTestId('review-progress')).toContainText('1 corrected');
+  await screenshot(page, 'review-corrected');
+
+  // After a reload, SQLite holds both, with the predicted positions kept beside them.
+  await page.reload();
+  const rows = readDb<{ image_id: number; keypoint_id: number; x: number; source: string; predicted_x: number | null }>(
+    "SELECT image_id, keypoint_id, x, y, source, predicted_x, predicted_y, predicted_run_id FROM annotations WHERE source != 'human'",
+  );
+  expect(rows.filter((r) => r.source === 'accepted' && r.image_id === Number(acceptedImage)).length).toBeGreaterThan(0);
+  const corrected = rows.find((r) => r.source === 'corrected');
+  expect(corrected).toMatchObject({ image_id: correctedImage });
+  const itsPrediction = predicted.result.find((p) => p.keypointId === corrected!.keypoint_id)!;
+  expect(corrected!.predicted_x).toBeCloseTo(itsPrediction.x, 3);
+  expect(Math.abs(corrected!.x - itsPrediction.x)).toBeGreaterThan(1);
+
+  // Retrain on human, accepted and corrected labels: the new version uses more labeled images.
+  await page.getByRole('button', { name: 'Review', exact: true }).click();
+  await page.getByRole('button', { name: 'Retrain with corrections' }).click();
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  const versions = page.getByRole('table', { name: 'Training runs' }).locator('tbody tr');
+  await expect(versions).toHaveCount(2);
+  await expect(versions.first().locator('td').nth(1)).toHaveText('done', { timeout: 180_000 });
+  const labelsUsed = await versions.locator('td:nth-child(5)').allTextContents();
+  expect(Number(labelsUsed[0])).toBe(Number(labelsUsed[1]) + 2);
 });

@@ -178,4 +178,17 @@ test('the app loop: pretrain, pause, resume, queue a training on its features, e
   await expect(versions.first().locator('td').nth(1)).toHaveText('done', { timeout: 180_000 });
   const labelsUsed = await versions.locator('td:nth-child(5)').allTextContents();
   expect(Number(labelsUsed[0])).toBe(Number(labelsUsed[1]) + 2);
+
+  // Pre-labels: on an unlabeled image the newest prediction run's points show hollow; Y accepts them.
+  await page.getByRole('button', { name: 'Label', exact: true }).click();
+  await page
+    .getByRole('radiogroup', { name: 'Show' })
+    .getByRole('radio', { name: /unlabeled/i })
+    .click();
+  const prelabels = page.locator('label.prelabels');
+  await expect(prelabels).toContainText(/Pre-labels \(run \d+\): 11, Y accepts/);
+  await screenshot(page, 'label-prelabels');
+  await page.keyboard.press('y');
+  await expect(page.getByTestId('image-progress')).toContainText('11/11 keypoints');
+  await expect(prelabels).not.toContainText('Y accepts');
 });

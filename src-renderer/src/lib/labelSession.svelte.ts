@@ -1,6 +1,6 @@
 // The image being labeled and every change to its points. Changes show at once (optimistic) and
 // go straight to the API; a failed call reloads the image's points from the host and says why.
-import type { Annotation, ImageRecord, KeypointSchema, Visibility } from '../../../src-shared/domain.js';
+import type { Annotation, ImageRecord, KeypointSchema, Prediction, Visibility } from '../../../src-shared/domain.js';
 import type { BitmapCache } from './bitmapCache.js';
 import type { Bridge } from './bridge.js';
 import { errorMessage } from './apiError.js';
@@ -37,6 +37,13 @@ export class LabelSession {
   occludedArmed = $state(false);
   /** Keyboard placement cursor (image pixels); null while the mouse is used. */
   crosshair = $state<Point | null>(null);
+  /**
+   * Pre-labels: the predictions of `prelabelRunId` (the newest prediction run) for this image's
+   * keypoints that have no label yet; accepted all at once or one by one by dragging.
+   */
+  prelabelRunId = $state<number | null>(null);
+  predictions = $state<Prediction[]>([]);
+  prelabels = $derived(this.predictions.filter((p) => !this.annotations.some((a) => a.keypointId === p.keypointId)));
   /** The image shown before this one, the source of "copy previous". */
   previousImageId = $state<number | null>(null);
 
@@ -73,13 +80,17 @@ export class LabelSession {
     const generation = ++this.generation;
     const full = this.pixels(this.bitmaps, imageId, 'full');
     const thumb = this.pixels(this.thumbs, imageId, 'thumb');
-    const record = await this.bridge.call('images.get', { imageId });
+    const [record, predictions] = await Promise.all([
+      this.bridge.call('images.get', { imageId }),
+      this.loadPredictions(imageId),
+    ]);
     if (generation !== this.generation) return;
     const first = record.image.problem ? { bitmap: null, error: null, full: true } : await Promise.race([full, thumb]);
     if (generation !== this.generation) return;
     if (this.image && this.image.id !== imageId) this.previousImageId = this.image.id;
     this.image = record.image;
     this.annotations = record.annotations;
+    this.predictions = predictions;
     this.showPixels(record.image.problem, first);
     this.occludedArmed = false;
     if (this.crosshair && this.region) this.crosshair = clampTo(this.region, this.crosshair);
@@ -278,6 +289,45 @@ export class LabelSession {
   }
 
   /** Runs a change; afterwards the image's points are the host's (on failure too). */
+  private async loadPredictions(imageId: number): Promise<Prediction[]> {
+    if (this.prelabelRunId === null) return [];
+    try {
+      return await this.bridge.call('predictions.list', { runId: this.prelabelRunId, imageId });
+    } catch {
+      return []; // the run was deleted since: no pre-labels
+    }
+  }
+
+  /** Accepts every pre-label of the image as labels (source 'accepted', one undo step). */
+  async acceptPrelabels(): Promise<void> {
+    const image = this.image;
+    const runId = this.prelabelRunId;
+    if (!image || runId === null || this.prelabels.length === 0) return;
+    await this.commit(image.id, async () => {
+      const result = await this.bridge.call('review.acceptImage', { runId, imageId: image.id });
+      if (this.image?.id === image.id) this.annotations = result.annotations;
+    });
+  }
+
+  /** A dragged pre-label: a label where it was dropped, the prediction kept beside it ('corrected'). */
+  async correctPrelabel(keypointId: number, p: Point): Promise<void> {
+    const image = this.image;
+    const runId = this.prelabelRunId;
+    if (!image || runId === null || !this.region) return;
+    const at = clampTo(this.region, p);
+    await this.commit(image.id, async () => {
+      const label = await this.bridge.call('review.correct', {
+        runId,
+        imageId: image.id,
+        keypointId,
+        x: at.x,
+        y: at.y,
+      });
+      if (this.image?.id === image.id)
+        this.annotations = [...this.annotations.filter((a) => a.keypointId !== keypointId), label];
+    });
+  }
+
   private async commit(imageId: number, change: () => Promise<unknown>): Promise<void> {
     try {
       await change();

@@ -10,6 +10,7 @@ export type LabelAction =
   | 'undo'
   | 'redo'
   | 'copyPrevious'
+  | 'acceptPrelabels'
   | 'crosshairLeft'
   | 'crosshairRight'
   | 'crosshairUp'
@@ -109,6 +110,12 @@ export const SHORTCUTS: Shortcut[] = [
     keys: ['C', 'Ctrl+Shift+V'],
     description: 'Copy the points of the image viewed before',
     matches: (e) => letter(e, 'c') || (primary(e) && e.shiftKey && e.key.toLowerCase() === 'v'),
+  },
+  {
+    action: 'acceptPrelabels',
+    keys: ['Y'],
+    description: 'Accept the model’s pre-labels (hollow points) as labels; drag one to correct it',
+    matches: (e) => letter(e, 'y'),
   },
   {
     action: 'zoomIn',

@@ -191,4 +191,11 @@ test('the app loop: pretrain, pause, resume, queue a training on its features, e
   await page.keyboard.press('y');
   await expect(page.getByTestId('image-progress')).toContainText('11/11 keypoints');
   await expect(prelabels).not.toContainText('Y accepts');
+
+  // "Label these next": the model's features computed as a queued run, then unlabeled images to label.
+  await page.getByRole('button', { name: 'Review', exact: true }).click();
+  await page.getByRole('button', { name: 'Label these next' }).click();
+  const suggested = page.getByTestId('suggestions').getByRole('button');
+  await expect(suggested).toHaveCount(3, { timeout: 120_000 });
+  await screenshot(page, 'review-suggestions');
 });

@@ -151,6 +151,23 @@ describe('the run queue', { timeout: 300_000 }, () => {
     expect((await t.call('runs.list', {})).length).toBe(before);
   });
 
+  it('fails a pretraining whose folder disappears mid-run with a clear message, keeping its checkpoint', async () => {
+    const folder = path.join(ws.dir, 'vanishing');
+    for (let i = 0; i < 8; i++) await writePng(path.join(folder, `v${i}.png`), 44 + i, 40);
+    const { run: started } = await start({
+      kind: 'pretrain',
+      settings: { ...PRETRAIN, folder, epochs: 1000, checkpointMinutes: 0.01 },
+    });
+    await until('a checkpoint', async () => ((await run(started.id)).checkpointPath ? true : undefined));
+    rmSync(folder, { recursive: true, force: true });
+    const stopped = await until('the run to notice', ended(started.id));
+    expect(stopped.status).toBe('failed');
+    expect(stopped.error).toMatch(
+      /no full batch of 8 readable images .*8 of them are missing: was the folder moved or deleted\? Put it back and resume the run/,
+    );
+    expect(stopped.checkpointPath).not.toBeNull(); // resumable once the folder is back
+  });
+
   it('deletes an ended run with its files only after confirmation', async () => {
     const pretrain = (await t.call('runs.list', { kind: 'pretrain' })).find((r) => r.status === 'done')!;
     const folder = path.join(ws.projectDir, 'models', pretrain.checkpointPath!);

@@ -151,8 +151,7 @@ export function prepareTraining(store: ProjectStore, req: TrainRequest): Prepare
       ? { ...chosenAugment, augmentation: { ...chosenAugment.augmentation, flip: false } }
       : chosenAugment;
   const labelSources: Record<AnnotationSource, number> = { human: 0, accepted: 0, corrected: 0 };
-  for (const item of chosen)
-    for (const a of store.annotations.listForImage(item.id)) labelSources[a.source] += 1;
+  for (const item of chosen) for (const a of store.annotations.listForImage(item.id)) labelSources[a.source] += 1;
   const config = {
     ...spec,
     ...augment,

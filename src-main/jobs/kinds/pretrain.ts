@@ -2,7 +2,7 @@
 // images within an epoch and a wall-clock budget, checkpointing every few minutes, at the stop
 // and on cancel, so a run killed at any moment resumes from its last checkpoint with the same
 // step count and loss curve. Both methods sit behind one PretrainSession.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { mixSeed } from '../../../src-shared/random.js';
 import { BatchLoader, type LoaderItem } from '../../ml/image/batchLoader.js';
 import { VIEW_SOURCE_SCALE } from '../../ml/pretrain/mocoViews.js';
@@ -83,6 +83,8 @@ async function train(
   };
   const problems: string[] = [];
   const broken = new Set<string>();
+  /** Broken because the file is gone (its folder moved or deleted since the run started). */
+  let missing = 0;
   let lastSaved = startStep > 0 ? startStep : null;
   let lastCheckpointAt = started;
   let stepsDone = 0;
@@ -114,6 +116,7 @@ async function train(
     onBrokenImage: (file: string, error: Error) => {
       if (broken.has(file)) return;
       broken.add(file);
+      if (!existsSync(file)) missing++;
       problems.push(`${file}: left out (${error.message})`);
     },
   };
@@ -180,8 +183,12 @@ async function train(
       if (await stopNow()) break run;
     }
     if (state.step === stepBefore) {
+      const gone =
+        missing > 0
+          ? `; ${missing} of them are missing: was the folder moved or deleted? Put it back and resume the run`
+          : '';
       throw new Error(
-        `no full batch of ${batchSize} readable images in an epoch (${broken.size} images could not be decoded): fix or remove them, or use a smaller --batch`,
+        `no full batch of ${batchSize} readable images in an epoch (${broken.size} images could not be decoded${gone}): fix or remove them, or use a smaller --batch`,
       );
     }
   }

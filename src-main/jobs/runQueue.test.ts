@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiRequest } from '../../src-shared/api.js';
 import type { ProgressEvent, RunRecord } from '../../src-shared/domain.js';
 import { apiError, testServices, workspace, writePng, type Workspace } from '../services/testing/fixtures.js';
+import { ProjectStore } from '../store/projectStore.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const IMAGES = 16;
@@ -146,9 +147,22 @@ describe('the run queue', { timeout: 300_000 }, () => {
       (await apiError(start({ kind: 'train', settings: { ...TRAIN, features: notPretraining.id } }))).message,
     ).toMatch(/is a training run, not a pretraining run/);
 
+    // A pretraining run that failed before writing a checkpoint has no features to give.
+    const other = ProjectStore.open(ws.projectDir);
+    let failed: number;
+    try {
+      failed = other.runs.create({ kind: 'pretrain', method: 'moco', config: { backbone: 'smallnet' } }).id;
+      other.runs.finish(failed, 'failed', { error: 'out of memory' });
+    } finally {
+      other.close();
+    }
+    expect((await apiError(start({ kind: 'train', settings: { ...TRAIN, features: failed } }))).message).toMatch(
+      /Pretraining run \d+ is failed and has no checkpoint: its features cannot be used/,
+    );
+
     const tooMany = await apiError(start({ kind: 'train', settings: { ...TRAIN, labels: 50 } }));
     expect(tooMany.message).toMatch(/Asked for 50 labeled images but the train split has 6/);
-    expect((await t.call('runs.list', {})).length).toBe(before);
+    expect((await t.call('runs.list', {})).length).toBe(before + 1); // the failed run made above
   });
 
   it('fails a pretraining whose folder disappears mid-run with a clear message, keeping its checkpoint', async () => {

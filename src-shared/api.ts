@@ -120,6 +120,10 @@ const pretrainSettings = z
     queue: z.number().int().min(2).max(1_000_000).optional(),
     checkpointMinutes: z.number().positive().finite().optional(),
     seed: seed.optional(),
+    /** projection: the run whose hypercolumn is projected, or 'random' (a random-init ResNet-18). */
+    features: z.union([z.literal('random'), id]).optional(),
+    /** projection: dimension d of the projected descriptors (paper 001 Tab. 1: 64, 128, 256; default 256). */
+    dim: z.number().int().min(1).max(4096).optional(),
   })
   .strict();
 

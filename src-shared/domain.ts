@@ -254,7 +254,7 @@ export const TRAIN_BACKBONES = ['resnet18', 'resnet50', 'smallnet'] as const;
 export type TrainBackbone = (typeof TRAIN_BACKBONES)[number];
 
 /** Unsupervised pretraining methods (DESIGN "Methods"). */
-export const PRETRAIN_METHODS = ['moco', 'dense-contrastive'] as const;
+export const PRETRAIN_METHODS = ['moco', 'dense-contrastive', 'projection'] as const;
 export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
 /**
  * The pretraining `pretrain` runs without --method: the one with the best measured few-shot gain

@@ -10,6 +10,7 @@ import { HistoryStore } from './history.js';
 import { ImagesStore } from './images.js';
 import { KeypointsStore } from './keypoints.js';
 import { schemaVersion } from './migrations.js';
+import { OverlaysStore } from './overlays.js';
 import { RunsStore } from './runs.js';
 import { SettingsStore } from './settings.js';
 
@@ -22,6 +23,7 @@ export class ProjectStore {
   readonly annotations: AnnotationsStore;
   readonly history: HistoryStore;
   readonly runs: RunsStore;
+  readonly overlays: OverlaysStore;
 
   private constructor(
     readonly dir: string,
@@ -33,6 +35,7 @@ export class ProjectStore {
     this.annotations = new AnnotationsStore(db);
     this.history = new HistoryStore(db);
     this.runs = new RunsStore(db);
+    this.overlays = new OverlaysStore(db);
   }
 
   static exists(dir: string): boolean {

@@ -12,7 +12,11 @@ import type {
   ImageSummary,
   ImportReport,
   KeypointSchema,
+  MatchingEvaluation,
+  MatchResult,
+  Overlay,
   Prediction,
+  PropagatedImage,
   ProjectInfo,
   RunDetails,
   RunEstimate,
@@ -24,6 +28,7 @@ import {
   FINE_TUNE_CHOICES,
   IMAGE_FILTERS,
   IMPORT_FORMATS,
+  OVERLAY_KINDS,
   PRETRAIN_METHODS,
   RUN_KINDS,
   SPLITS,
@@ -246,6 +251,44 @@ export const apiRequests = {
   /** Counts the usable images of a folder (recursively), e.g. before pretraining on it. */
   'folders.inspect': z.object({ folder: path }).strict(),
   'predictions.list': z.object({ runId: id, imageId: id.optional() }).strict(),
+
+  /**
+   * Where is this point on that image: the reference's label of `keypointId` (or `point`, original
+   * pixels) matched on the target by cosine similarity of `features`' descriptors ('random', a
+   * pretraining, projection or training run). The similarity map is stored as an overlay under the
+   * features run (overlays.get reads it back without computing).
+   */
+  'matching.match': z
+    .object({
+      features: z.union([z.literal('random'), id]),
+      referenceImageId: id,
+      keypointId: id.optional(),
+      point: z.object({ x: coord, y: coord }).strict().optional(),
+      targetImageId: id,
+    })
+    .strict(),
+  /** Paper 001 Tab. 1 on the labels of a split: mean pixel error of same- and different-instance matches. */
+  'matching.evaluate': z
+    .object({
+      features: z.union([z.literal('random'), id]),
+      split: z.enum([...SPLITS, 'all']).default('all'),
+      pairs: z.number().int().min(1).max(10_000).default(100),
+      seed: seed.default(1),
+    })
+    .strict(),
+  /** Pre-labels: every keypoint of the images matched from the k most similar labeled train images. */
+  'matching.propagate': z
+    .object({
+      features: z.union([z.literal('random'), id]),
+      imageIds: z.array(id).min(1).max(10_000),
+      k: z.number().int().min(1).max(100).default(5),
+    })
+    .strict(),
+  'overlays.get': z.object({ overlayId: id }).strict(),
+  /** The newest overlay of (run, image, keypoint, kind); null when none is stored. */
+  'overlays.find': z
+    .object({ runId: id.nullable(), imageId: id, keypointId: id.nullable(), kind: z.enum(OVERLAY_KINDS) })
+    .strict(),
 } as const;
 
 /** Response types, one per method. */
@@ -292,6 +335,11 @@ export interface ApiResponses {
   'engine.info': EngineSummary;
   'folders.inspect': FolderSummary;
   'predictions.list': Prediction[];
+  'matching.match': { match: MatchResult; overlayId: number };
+  'matching.evaluate': MatchingEvaluation;
+  'matching.propagate': { predictions: PropagatedImage[]; problems: string[] };
+  'overlays.get': Overlay;
+  'overlays.find': Overlay | null;
 }
 
 export type ApiMethod = keyof typeof apiRequests;

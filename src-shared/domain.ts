@@ -361,3 +361,28 @@ export interface Overlay {
   match: MatchResult | null;
   createdAt: string;
 }
+
+/** Mean pixel error of nearest-neighbour matches of labeled points (paper 001 Tab. 1's measure). */
+export interface MatchingErrors {
+  /** Original pixels of the target. */
+  meanError: number;
+  /** By keypoint name; null where no point was matched. */
+  perKeypoint: Record<string, number | null>;
+  pairs: number;
+  points: number;
+}
+
+/** Matching benchmark on a project's labels: same-instance (TPS-warped) and different-instance pairs. */
+export interface MatchingEvaluation {
+  features: number | 'random';
+  same: MatchingErrors;
+  different: MatchingErrors;
+  problems: string[];
+  seconds: number;
+}
+
+/** Label propagation's prediction of one image (pre-labels): one entry per keypoint it could place. */
+export interface PropagatedImage {
+  imageId: number;
+  points: { keypointId: number; x: number; y: number; score: number }[];
+}

@@ -12,6 +12,7 @@ import { runsCommand } from './runs.js';
 import { splitCommand } from './split.js';
 import { trainCommand } from './train.js';
 import { pretrainCommand } from './pretrain.js';
+import { matchCommand } from './match.js';
 
 export const commands: readonly Command[] = [
   initCommand,
@@ -24,6 +25,7 @@ export const commands: readonly Command[] = [
   trainCommand,
   predictCommand,
   evaluateCommand,
+  matchCommand,
   runsCommand,
   demoCommand,
 ];

@@ -276,11 +276,16 @@ export const apiRequests = {
       seed: seed.default(1),
     })
     .strict(),
-  /** Pre-labels: every keypoint of the images matched from the k most similar labeled train images. */
+  /**
+   * Pre-labels: every keypoint of the images matched from the k most similar labeled images
+   * (`fromImageIds`, default every labeled train image) by pooled descriptor, combined by a median
+   * weighted by match score.
+   */
   'matching.propagate': z
     .object({
       features: z.union([z.literal('random'), id]),
       imageIds: z.array(id).min(1).max(10_000),
+      fromImageIds: z.array(id).min(1).max(100_000).optional(),
       k: z.number().int().min(1).max(100).default(5),
     })
     .strict(),

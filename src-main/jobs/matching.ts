@@ -175,19 +175,23 @@ export async function evaluateMatching(
   return { ...result, keypointNames: keypointIds.map((id) => names.get(id)!) };
 }
 
-/** Every keypoint of `imageIds` from the k most similar labeled train images (pre-labels). */
+/** Every keypoint of `imageIds` from the k most similar labeled images (`fromImageIds`, default the train split's). */
 export async function propagateToImages(
   store: ProjectStore,
-  req: { features: number | 'random'; imageIds: number[]; k: number },
+  req: { features: number | 'random'; imageIds: number[]; fromImageIds?: number[]; k: number },
   options: MatchingOptions = {},
 ): Promise<PropagateResult & { keypointIds: number[] }> {
   const settings = descriptorSettings(store, req.features, options);
   const targets = req.imageIds.map((id) => usableImage(store, id, 'target'));
-  const { images, keypointIds } = labeledImages(store, 'train');
+  const { images, keypointIds } = labeledImages(store, req.fromImageIds ? 'all' : 'train');
   const targetIds = new Set(req.imageIds);
-  const labeled = images.filter((i) => !targetIds.has(i.id));
+  const from = req.fromImageIds ? new Set(req.fromImageIds) : null;
+  const labeled = images.filter((i) => !targetIds.has(i.id) && (from === null || from.has(i.id)));
   if (labeled.length === 0)
-    throw new ApiError('invalid', 'Label propagation needs at least one labeled train image other than the targets.');
+    throw new ApiError(
+      'invalid',
+      `Label propagation needs at least one labeled image other than the targets${from ? ' among fromImageIds' : ' in the train split'}.`,
+    );
   const result = await run<PropagateResult>(
     'propagate',
     { ...settings, labeled, targets: targets.map((t) => jobImage(store, t)), k: req.k },

@@ -67,7 +67,12 @@ export interface PredictPayload {
 
 export interface PredictResult {
   /** Per image, one point per keypoint of the training run, original image pixels. */
-  predictions: { id: number; points: { x: number; y: number; confidence: number }[] }[];
+  predictions: {
+    id: number;
+    points: { x: number; y: number; confidence: number }[];
+    /** The heatmap head's maps, one per keypoint as base64 float16 (compact over IPC), over `bounds`. */
+    heatmaps?: { width: number; height: number; bounds: CropBox; maps: string[] };
+  }[];
   problems: string[];
   seconds: number;
   imagesPerSecond: number;

@@ -2,6 +2,7 @@
 // split, in a 'predict' run (child of the training run) that holds the predictions.
 import path from 'node:path';
 import { ApiError } from '../../src-shared/api.js';
+import { decodeFloat16 } from '../../src-shared/float16.js';
 import type { RunRecord, Split } from '../../src-shared/domain.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { createRun, executeRun, type ExecuteOptions, type RunOutcome } from './executeRun.js';
@@ -72,16 +73,38 @@ export async function runPrediction(
       // Keypoints deleted or images gone since training get no prediction rows.
       const keypoints = new Set(store.keypoints.list().map((k) => k.id));
       const images = new Set(allItems(store).map((item) => item.id));
-      store.runs.setPredictions(
-        runId,
-        result.predictions.flatMap((p) =>
-          images.has(p.id)
-            ? p.points.flatMap((point, k) =>
-                keypoints.has(keypointIds[k]!) ? [{ imageId: p.id, keypointId: keypointIds[k]!, ...point }] : [],
-              )
-            : [],
-        ),
-      );
+      store.transaction(() => {
+        store.runs.setPredictions(
+          runId,
+          result.predictions.flatMap((p) =>
+            images.has(p.id)
+              ? p.points.flatMap((point, k) =>
+                  keypoints.has(keypointIds[k]!) ? [{ imageId: p.id, keypointId: keypointIds[k]!, ...point }] : [],
+                )
+              : [],
+          ),
+        );
+        // The head's heatmap behind each predicted point, for review (issue 18): read back, never recomputed.
+        for (const p of result.predictions) {
+          if (!p.heatmaps || !images.has(p.id)) continue;
+          const { width, height, bounds, maps } = p.heatmaps;
+          maps.forEach((map, k) => {
+            if (!keypoints.has(keypointIds[k]!)) return;
+            store.overlays.put({
+              runId,
+              imageId: p.id,
+              keypointId: keypointIds[k]!,
+              kind: 'heatmap',
+              width,
+              height,
+              bounds,
+              values: decodeFloat16(Buffer.from(map, 'base64')),
+              reference: null,
+              match: null,
+            });
+          });
+        }
+      });
       return {
         split,
         images: items.length,

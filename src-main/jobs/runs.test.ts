@@ -105,6 +105,32 @@ describe('train -> predict -> evaluate on a generated demo project', { timeout: 
       expect(p.confidence).toBeLessThanOrEqual(1);
     }
     expect(Math.max(...predictions.map((p) => p.x))).toBeGreaterThan(112);
+
+    // Each predicted point's heatmap is stored for review, its peak where the point is.
+    for (const p of predictions.slice(0, 5)) {
+      const heatmap = (await t.call('overlays.find', {
+        runId: run.id,
+        imageId: p.imageId,
+        keypointId: p.keypointId,
+        kind: 'heatmap',
+      }))!;
+      expect(heatmap).toMatchObject({ width: 28, height: 28, reference: null, match: null }); // 112 px, stride 4
+      const peak = heatmap.values.indexOf(Math.max(...heatmap.values));
+      const cell = heatmap.bounds.w / heatmap.width;
+      // A peak in the letterbox padding names the nearest place on the 640x480 frame, as the point does.
+      const x = Math.min(640, Math.max(0, heatmap.bounds.x + ((peak % heatmap.width) + 0.5) * cell));
+      const y = Math.min(480, Math.max(0, heatmap.bounds.y + (Math.floor(peak / heatmap.width) + 0.5) * cell));
+      expect(Math.hypot(x - p.x, y - p.y)).toBeLessThan(cell);
+    }
+    const store = ProjectStore.open(path.join(ws.dir, 'project'));
+    try {
+      const stored = store.db.prepare('SELECT count(*) AS n FROM overlays WHERE run_id = ?').get(run.id) as {
+        n: number;
+      };
+      expect(stored.n).toBe(TEST_IMAGES * KEYPOINTS);
+    } finally {
+      store.close();
+    }
   });
 
   it('beats the mean-shape baseline on the held-out images and records the evaluation', async () => {

@@ -1,8 +1,8 @@
 // Overlay maps (issue 18 point 4): per (run, image, keypoint, kind) a float16 map at feature
 // resolution with its value range, the rectangle of the image it spans, and for match maps the
-// reference image and point and the match. 2 bytes a cell: a 48 x 48 map is 4.6 KB, so 1,000
-// images x 10 keypoints x 2 kinds is about 92 MB (bench/README.md). Rows go with their run, image
-// and keypoint (ON DELETE CASCADE). A map whose blob does not hold width x height values is
+// reference image and point and the match. 2 bytes a cell: per 1,000 images x 10 keypoints, 49 MB
+// of 48 x 48 match maps and 87 MB of the heatmap head's 64 x 64 maps (bench/README.md, measured).
+// Rows go with their run, image and keypoint (ON DELETE CASCADE). A map whose blob does not hold width x height values is
 // reported, never shown half.
 import type Database from 'better-sqlite3';
 import { decodeFloat16, encodeFloat16 } from '../../src-shared/float16.js';

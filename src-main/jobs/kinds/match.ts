@@ -3,8 +3,9 @@
 // paper 001 Tab. 1's benchmark on labeled images; label propagation to new images.
 import { statSync } from 'node:fs';
 import type { Tensor4D } from '@tensorflow/tfjs';
-import type { CropBox, MatchResult } from '../../../src-shared/domain.js';
+import type { MatchResult } from '../../../src-shared/domain.js';
 import {
+  inputBounds,
   toInputPoint,
   toOriginalPoint,
   type InputTransform,
@@ -74,13 +75,6 @@ function imageKey(image: JobImage): string {
   const stat = statSync(image.path);
   const crop = image.crop ? [image.crop.x, image.crop.y, image.crop.w, image.crop.h].join(',') : 'full';
   return `${image.path}|${crop}|${stat.size}|${stat.mtimeMs}`;
-}
-
-/** The original-pixel rectangle the whole input square (and so the grid) spans. */
-export function gridBounds(t: InputTransform): CropBox {
-  const [x0, y0] = toOriginalPoint(t, [0, 0]);
-  const [x1, y1] = toOriginalPoint(t, [t.width, t.height]);
-  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
 }
 
 /**
@@ -156,7 +150,7 @@ export function matchPoint(
     map: {
       width: target.map.width,
       height: target.map.height,
-      bounds: gridBounds(target.transform),
+      bounds: inputBounds(target.transform),
       values: Array.from(similarity),
     },
   };

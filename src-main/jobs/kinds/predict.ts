@@ -1,5 +1,6 @@
 // The 'predict' job (in the worker): loads a trained model from its folder and predicts every
 // image, in original image pixels. Unreadable images are reported and skipped.
+import { encodeFloat16 } from '../../../src-shared/float16.js';
 import { predictLandmarks } from '../../ml/predict.js';
 import type { PredictPayload, PredictResult } from '../jobTypes.js';
 import type { JobContext } from '../protocol.js';
@@ -26,7 +27,18 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
     });
     const seconds = (performance.now() - started) / 1000;
     return {
-      predictions: report.predictions.map((p) => ({ id: Number(p.id), points: p.points })),
+      predictions: report.predictions.map((p) => ({
+        id: Number(p.id),
+        points: p.points,
+        ...(p.heatmaps && {
+          heatmaps: {
+            width: p.heatmaps.width,
+            height: p.heatmaps.height,
+            bounds: p.heatmaps.bounds,
+            maps: p.heatmaps.maps.map((m) => Buffer.from(encodeFloat16(m)).toString('base64')),
+          },
+        }),
+      })),
       problems: report.problems,
       seconds,
       imagesPerSecond: report.predictions.length / Math.max(seconds, 1e-9),

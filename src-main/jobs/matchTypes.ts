@@ -73,3 +73,15 @@ export interface PropagateResult {
   predictions: { imageId: number; points: ({ x: number; y: number; score: number } | null)[] }[];
   problems: string[];
 }
+
+/** A prediction run's matching maps: each image's points matched from its most similar labeled image. */
+export interface PredictMatching extends DescriptorJobSettings {
+  /** The training run's labeled images, points in its keypoint order. */
+  references: JobLabeledImage[];
+}
+
+/** Per keypoint, the match from the best reference and its map (values as base64 float16 over IPC). */
+export interface ReferenceMatches {
+  referenceImageId: number;
+  keypoints: ({ point: Point; match: MatchResult; map: Omit<JobMap, 'values'> & { values: string } } | null)[];
+}

@@ -7,7 +7,8 @@ import type { RunRecord, Split } from '../../src-shared/domain.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { createRun, executeRun, type ExecuteOptions, type RunOutcome } from './executeRun.js';
 import type { PredictPayload, PredictResult } from './jobTypes.js';
-import { allItems, itemsOfSplit, jobImage } from './projectData.js';
+import { descriptorSettings } from './matching.js';
+import { allItems, itemsOfSplit, jobImage, labelsOf } from './projectData.js';
 import { aRunOfKind } from './runNames.js';
 
 /** A training run that finished and has a model; otherwise an ApiError naming what it is. */
@@ -59,10 +60,18 @@ export async function runPrediction(
     },
     options.runId,
   );
+  // The run's own labeled images are the references of the matching maps, described by its backbone.
+  const labeledIds = new Set(
+    Array.isArray(trainRun.config.labeledImageIds) ? (trainRun.config.labeledImageIds as number[]) : [],
+  );
+  const references = allItems(store)
+    .filter((item) => labeledIds.has(item.id) && item.problem === null)
+    .map((item) => ({ ...jobImage(store, item), points: labelsOf(store, item.id, keypointIds) }));
   const payload: PredictPayload = {
     modelDir: path.join(store.modelsDir, trainRun.checkpointPath!),
     images: items.map((item) => jobImage(store, item)),
     cacheDir: store.cacheDir,
+    matching: references.length ? { ...descriptorSettings(store, trainRun.id), references } : null,
   };
   const outcome = await executeRun<PredictResult>(
     store,
@@ -101,6 +110,27 @@ export async function runPrediction(
               values: decodeFloat16(Buffer.from(map, 'base64')),
               reference: null,
               match: null,
+            });
+          });
+        }
+        // The matching map from the most similar labeled image, for each point it labels.
+        for (const p of result.predictions) {
+          if (!p.matches || !images.has(p.id)) continue;
+          const { referenceImageId, keypoints: matched } = p.matches;
+          if (!images.has(referenceImageId)) continue;
+          matched.forEach((m, k) => {
+            if (!m || !keypoints.has(keypointIds[k]!)) return;
+            store.overlays.put({
+              runId,
+              imageId: p.id,
+              keypointId: keypointIds[k]!,
+              kind: 'match',
+              width: m.map.width,
+              height: m.map.height,
+              bounds: m.map.bounds,
+              values: decodeFloat16(Buffer.from(m.map.values, 'base64')),
+              reference: { imageId: referenceImageId, x: m.point[0], y: m.point[1] },
+              match: m.match,
             });
           });
         }

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProgressEvent, RunRecord } from '../../src-shared/domain.js';
+import type { Overlay, ProgressEvent, RunRecord } from '../../src-shared/domain.js';
 import { createDemoProject } from '../cli/commands/demo.js';
 import { apiError, databaseSnapshot, testServices, workspace, type Workspace } from '../services/testing/fixtures.js';
 import { ProjectStore } from '../store/projectStore.js';
@@ -106,6 +106,14 @@ describe('train -> predict -> evaluate on a generated demo project', { timeout: 
     }
     expect(Math.max(...predictions.map((p) => p.x))).toBeGreaterThan(112);
 
+    const labeled = new Set((await t.call('runs.get', { runId: trainRunId })).run.config.labeledImageIds as number[]);
+    let matched: Overlay | null = null;
+    for (const p of predictions) {
+      const query = { runId: run.id, imageId: p.imageId, keypointId: p.keypointId, kind: 'match' as const };
+      if ((matched = await t.call('overlays.find', query))) break;
+    }
+    expect(labeled.has(matched!.reference!.imageId)).toBe(true);
+    expect(matched!.match!.score).toBeGreaterThan(0);
     // Each predicted point's heatmap is stored for review, its peak where the point is.
     for (const p of predictions.slice(0, 5)) {
       const heatmap = (await t.call('overlays.find', {
@@ -124,10 +132,15 @@ describe('train -> predict -> evaluate on a generated demo project', { timeout: 
     }
     const store = ProjectStore.open(path.join(ws.dir, 'project'));
     try {
-      const stored = store.db.prepare('SELECT count(*) AS n FROM overlays WHERE run_id = ?').get(run.id) as {
-        n: number;
-      };
-      expect(stored.n).toBe(TEST_IMAGES * KEYPOINTS);
+      const count = (kind: string) =>
+        (
+          store.db.prepare('SELECT count(*) AS n FROM overlays WHERE run_id = ? AND kind = ?').get(run.id, kind) as {
+            n: number;
+          }
+        ).n;
+      expect(count('heatmap')).toBe(TEST_IMAGES * KEYPOINTS);
+      // And the matching map from the most similar of the run's labeled images, for every point it labels.
+      expect(count('match')).toBeGreaterThan(TEST_IMAGES * KEYPOINTS * 0.5);
     } finally {
       store.close();
     }

@@ -27,10 +27,11 @@ import {
   type DescriptorNetwork,
 } from '../../ml/matching/descriptors.js';
 import { findPeaks, similarityMap } from '../../ml/matching/match.js';
-import { propagateLabels } from '../../ml/matching/propagate.js';
+import { nearestReferences, propagateLabels } from '../../ml/matching/propagate.js';
+import { encodeFloat16 } from '../../../src-shared/float16.js';
 import { readProjection } from '../../ml/pretrain/projection.js';
 import type { DescriptorSourceSpec } from '../featureRuns.js';
-import type { JobImage } from '../jobTypes.js';
+import type { JobImage, JobLabeledImage } from '../jobTypes.js';
 import type {
   DescriptorJobSettings,
   JobMap,
@@ -39,8 +40,10 @@ import type {
   MatchEvaluateResult,
   MatchJobResult,
   MatchPayload,
+  PredictMatching,
   PropagatePayload,
   PropagateResult,
+  ReferenceMatches,
 } from '../matchTypes.js';
 import type { JobContext } from '../protocol.js';
 
@@ -199,7 +202,7 @@ function summarize(errors: number[][], keypoints: number, pairs: number): MatchE
 }
 
 /** The visible labeled points of an image, original pixels (null where not visible). */
-const visiblePoints = (image: MatchEvaluatePayload['images'][number]): MaybePoint[] =>
+const visiblePoints = (image: JobLabeledImage): MaybePoint[] =>
   image.points.map((p) => (p && p.visibility === 'visible' ? ([p.x, p.y] as Point) : null));
 
 export async function matchEvaluateJob(payload: unknown, ctx: JobContext): Promise<MatchEvaluateResult> {
@@ -306,4 +309,46 @@ export async function propagateJob(payload: unknown, ctx: JobContext): Promise<P
     });
     return { predictions, problems };
   });
+}
+
+/**
+ * For each image: the labeled reference nearest by pooled descriptor, and every keypoint it labels
+ * matched onto the image with its similarity map (what a prediction run stores beside each point).
+ */
+export async function referenceMatches(
+  settings: PredictMatching,
+  images: readonly JobImage[],
+  problems: string[],
+): Promise<Map<number, ReferenceMatches>> {
+  const out = new Map<number, ReferenceMatches>();
+  await withNetwork(settings, async (net) => {
+    const { described } = await describeImages(net, settings, [...settings.references, ...images], problems);
+    const references = described
+      .slice(0, settings.references.length)
+      .flatMap((d, i) => (d instanceof Error ? [] : [{ d, image: settings.references[i]! }]));
+    if (references.length === 0) {
+      problems.push('no matching maps: none of the labeled images can be read');
+      return;
+    }
+    described.slice(settings.references.length).forEach((target, i) => {
+      if (target instanceof Error) return; // the prediction reports the unreadable image
+      const best =
+        references[
+          nearestReferences(
+            target.map,
+            references.map((r) => r.d.map),
+            1,
+          )[0]!
+        ]!;
+      out.set(images[i]!.id, {
+        referenceImageId: best.image.id,
+        keypoints: visiblePoints(best.image).map((point) => {
+          if (!point) return null;
+          const { match, map } = matchPoint(best.d, point, target);
+          return { point, match, map: { ...map, values: Buffer.from(encodeFloat16(map.values)).toString('base64') } };
+        }),
+      });
+    });
+  });
+  return out;
 }

@@ -5,9 +5,10 @@ import { predictLandmarks } from '../../ml/predict.js';
 import type { PredictPayload, PredictResult } from '../jobTypes.js';
 import type { JobContext } from '../protocol.js';
 import { loadLandmarkModel } from './landmarkModel.js';
+import { referenceMatches } from './match.js';
 
 export async function predictJob(payload: unknown, ctx: JobContext): Promise<PredictResult> {
-  const { modelDir, images, cacheDir } = payload as PredictPayload;
+  const { modelDir, images, cacheDir, matching } = payload as PredictPayload;
   const model = loadLandmarkModel(modelDir);
   const started = performance.now();
   try {
@@ -25,6 +26,9 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
         });
       },
     });
+    const problems = [...report.problems];
+    if (matching) ctx.progress({ step: images.length, totalSteps: images.length, message: 'matching maps' });
+    const matches = matching ? await referenceMatches(matching, images, problems) : new Map();
     const seconds = (performance.now() - started) / 1000;
     return {
       predictions: report.predictions.map((p) => ({
@@ -38,8 +42,9 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
             maps: p.heatmaps.maps.map((m) => Buffer.from(encodeFloat16(m)).toString('base64')),
           },
         }),
+        ...(matches.has(Number(p.id)) && { matches: matches.get(Number(p.id)) }),
       })),
-      problems: report.problems,
+      problems,
       seconds,
       imagesPerSecond: report.predictions.length / Math.max(seconds, 1e-9),
     };

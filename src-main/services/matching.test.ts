@@ -1,7 +1,7 @@
 // matching.* and overlays.* over the real services and worker processes (random-init features,
 // 96 px): a match stored as an overlay and read back without a worker, the benchmark and label
 // propagation on a small labeled project, and every bad input of issue 18.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Keypoint, ImageSummary } from '../../src-shared/domain.js';
@@ -69,6 +69,20 @@ describe('matching.match and overlays', () => {
     expect(
       await t.call('overlays.find', { runId: null, imageId: images[2]!.id, keypointId: null, kind: 'heatmap' }),
     ).toBeNull();
+
+    // Damaged descriptor cache entries are recomputed: the same match comes back.
+    const cacheDir = path.join(ws.projectDir, 'cache', 'descriptors');
+    const entries = readdirSync(cacheDir);
+    expect(entries.length).toBe(2);
+    for (const name of entries) writeFileSync(path.join(cacheDir, name), 'garbage');
+    const again = await t.call('matching.match', {
+      features: 'random',
+      referenceImageId: images[0]!.id,
+      keypointId: keypoints[0]!.id,
+      targetImageId: images[1]!.id,
+    });
+    expect(again.match.x).toBeCloseTo(match.x, 1);
+    expect(readdirSync(cacheDir).map((n) => readFileSync(path.join(cacheDir, n)).length)).not.toContain(7);
   }, 60_000);
 
   it('refuses a run with no backbone, a point outside the reference, the same image, an unreadable target', async () => {

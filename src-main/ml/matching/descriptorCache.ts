@@ -1,8 +1,9 @@
 // On-disk cache of descriptor maps, one file per (feature source, image): a header (magic, JSON:
 // grid, dim, the image's input transform, the payload's SHA-256) and the map as float16. The
 // folder is kept under a size cap by dropping the least recently used entries. A damaged entry is
-// deleted and recomputed (reported through `onProblem`); a cap too small for one map, or a disk
-// that refuses the write, leaves the map uncached and says so: the cache never loses a result.
+// deleted and recomputed (reported through `onProblem`); a cache too full for a map (a cap smaller
+// than one map) or a disk that refuses the write leaves the map uncached and says so: the cache
+// never loses a result.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,13 +27,6 @@ interface Header {
   dim: number;
   transform: InputTransform;
   sha256: string;
-}
-
-export class DescriptorCacheFullError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DescriptorCacheFullError';
-  }
 }
 
 export class DescriptorCache {
@@ -88,9 +82,9 @@ export class DescriptorCache {
   }
 
   /**
-   * Stores a map, first dropping the least recently used entries to stay under the cap.
-   * Throws DescriptorCacheFullError when one map is larger than the cap; other write failures
-   * (disk full, permissions) are reported and the entry is skipped.
+   * Stores a map, first dropping the least recently used entries to stay under the cap. A map
+   * larger than the whole cap, or a failed write (disk full, permissions), is reported and left
+   * uncached.
    */
   write(sourceKey: string, imageKey: string, entry: CachedDescriptors): void {
     const payload = encodeFloat16(entry.map.data);
@@ -106,9 +100,10 @@ export class DescriptorCache {
     );
     const size = 8 + header.length + payload.length;
     if (size > this.capBytes) {
-      throw new DescriptorCacheFullError(
-        `the descriptor cache's cap of ${formatBytes(this.capBytes)} cannot hold one ${entry.map.width}x${entry.map.height}x${entry.map.dim} map (${formatBytes(size)}): raise the cap, or use a projection run's smaller descriptors`,
+      this.onProblem(
+        `the descriptor cache's cap of ${formatBytes(this.capBytes)} cannot hold one ${entry.map.width}x${entry.map.height}x${entry.map.dim} map (${formatBytes(size)}): it is used uncached (a projection run's descriptors are smaller)`,
       );
+      return;
     }
     const file = this.file(sourceKey, imageKey);
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

@@ -13,7 +13,11 @@ import type {
   ImageSummary,
   ImportReport,
   KeypointSchema,
+  MatchingEvaluation,
+  MatchResult,
+  Overlay,
   Prediction,
+  PropagatedImage,
   ProjectInfo,
   RunDetails,
   RunEstimate,
@@ -29,6 +33,7 @@ import {
   FINE_TUNE_CHOICES,
   IMAGE_FILTERS,
   IMPORT_FORMATS,
+  OVERLAY_KINDS,
   PRETRAIN_METHODS,
   REVIEW_FILTERS,
   RUN_KINDS,
@@ -126,6 +131,10 @@ const pretrainSettings = z
     queue: z.number().int().min(2).max(1_000_000).optional(),
     checkpointMinutes: z.number().positive().finite().optional(),
     seed: seed.optional(),
+    /** projection: the run whose hypercolumn is projected, or 'random' (a random-init ResNet-18). */
+    features: z.union([z.literal('random'), id]).optional(),
+    /** projection: dimension d of the projected descriptors (paper 001 Tab. 1: 64, 128, 256; default 256). */
+    dim: z.number().int().min(1).max(4096).optional(),
   })
   .strict();
 
@@ -297,6 +306,49 @@ export const apiRequests = {
    * it must have finished: runs.start kind 'features'); rule in docs/methods.md.
    */
   'review.suggest': z.object({ runId: id, count: z.number().int().min(1).max(10_000).default(10) }).strict(),
+
+  /**
+   * Where is this point on that image: the reference's label of `keypointId` (or `point`, original
+   * pixels) matched on the target by cosine similarity of `features`' descriptors ('random', a
+   * pretraining, projection or training run). The similarity map is stored as an overlay under the
+   * features run (overlays.get reads it back without computing).
+   */
+  'matching.match': z
+    .object({
+      features: z.union([z.literal('random'), id]),
+      referenceImageId: id,
+      keypointId: id.optional(),
+      point: z.object({ x: coord, y: coord }).strict().optional(),
+      targetImageId: id,
+    })
+    .strict(),
+  /** Paper 001 Tab. 1 on the labels of a split: mean pixel error of same- and different-instance matches. */
+  'matching.evaluate': z
+    .object({
+      features: z.union([z.literal('random'), id]),
+      split: z.enum([...SPLITS, 'all']).default('all'),
+      pairs: z.number().int().min(1).max(10_000).default(100),
+      seed: seed.default(1),
+    })
+    .strict(),
+  /**
+   * Pre-labels: every keypoint of the images matched from the k most similar labeled images
+   * (`fromImageIds`, default every labeled train image) by pooled descriptor, combined by a median
+   * weighted by match score.
+   */
+  'matching.propagate': z
+    .object({
+      features: z.union([z.literal('random'), id]),
+      imageIds: z.array(id).min(1).max(10_000),
+      fromImageIds: z.array(id).min(1).max(100_000).optional(),
+      k: z.number().int().min(1).max(100).default(5),
+    })
+    .strict(),
+  'overlays.get': z.object({ overlayId: id }).strict(),
+  /** The newest overlay of (run, image, keypoint, kind); null when none is stored. */
+  'overlays.find': z
+    .object({ runId: id.nullable(), imageId: id, keypointId: id.nullable(), kind: z.enum(OVERLAY_KINDS) })
+    .strict(),
 } as const;
 
 /** Response types, one per method. */
@@ -353,6 +405,11 @@ export interface ApiResponses {
   /** previousRunId: the training run whose settings it took. */
   'review.retrain': { run: RunRecord; position: number; previousRunId: number };
   'review.suggest': Suggestion[];
+  'matching.match': { match: MatchResult; overlayId: number };
+  'matching.evaluate': MatchingEvaluation;
+  'matching.propagate': { predictions: PropagatedImage[]; problems: string[] };
+  'overlays.get': Overlay;
+  'overlays.find': Overlay | null;
 }
 
 export type ApiMethod = keyof typeof apiRequests;

@@ -272,7 +272,7 @@ export const TRAIN_BACKBONES = ['resnet18', 'resnet50', 'smallnet'] as const;
 export type TrainBackbone = (typeof TRAIN_BACKBONES)[number];
 
 /** Unsupervised pretraining methods (DESIGN "Methods"). */
-export const PRETRAIN_METHODS = ['moco', 'dense-contrastive'] as const;
+export const PRETRAIN_METHODS = ['moco', 'dense-contrastive', 'projection'] as const;
 export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
 /**
  * The pretraining `pretrain` runs without --method: the one with the best measured few-shot gain
@@ -387,4 +387,74 @@ export interface Suggestion {
   distance: number;
   /** Its least confident predicted point, when a prediction run of the model covers it. */
   confidence: number | null;
+}
+
+/** What an overlay map shows: a match's cosine similarities, or a landmark head's heatmap. */
+export const OVERLAY_KINDS = ['match', 'heatmap'] as const;
+export type OverlayKind = (typeof OVERLAY_KINDS)[number];
+
+/** Where a point was matched on a target image, and how sure the match is. */
+export interface MatchResult {
+  /** Original image pixels of the target. */
+  x: number;
+  y: number;
+  /** Cosine similarity at the match (1: the same descriptor). */
+  score: number;
+  /** The best other peak away from the match (a left/right swap shows here); null when there is none. */
+  second: { x: number; y: number; score: number } | null;
+  /** score - second.score: small margins are doubtful matches. */
+  margin: number;
+}
+
+/**
+ * A map over an image at feature resolution, as stored (overlays table): a match's similarity
+ * map or a head's heatmap for one keypoint, with where it came from.
+ */
+export interface Overlay {
+  id: number;
+  /** The run it belongs to (a prediction run, or the features run of a person's query); deleted with it. */
+  runId: number | null;
+  imageId: number;
+  keypointId: number | null;
+  kind: OverlayKind;
+  /** Grid size. */
+  width: number;
+  height: number;
+  /** The original-pixel rectangle the whole grid spans (cell (i, j) covers 1/width, 1/height of it). */
+  bounds: CropBox;
+  /** Range of the values (for colour scaling). */
+  valueMin: number;
+  valueMax: number;
+  /** Row-major values, height x width. */
+  values: number[];
+  /** Match maps: the reference image and point (original pixels) matched from. */
+  reference: { imageId: number; x: number; y: number } | null;
+  /** Match maps: the match itself. */
+  match: MatchResult | null;
+  createdAt: string;
+}
+
+/** Mean pixel error of nearest-neighbour matches of labeled points (paper 001 Tab. 1's measure). */
+export interface MatchingErrors {
+  /** Original pixels of the target. */
+  meanError: number;
+  /** By keypoint name; null where no point was matched. */
+  perKeypoint: Record<string, number | null>;
+  pairs: number;
+  points: number;
+}
+
+/** Matching benchmark on a project's labels: same-instance (TPS-warped) and different-instance pairs. */
+export interface MatchingEvaluation {
+  features: number | 'random';
+  same: MatchingErrors;
+  different: MatchingErrors;
+  problems: string[];
+  seconds: number;
+}
+
+/** Label propagation's prediction of one image (pre-labels): one entry per keypoint it could place. */
+export interface PropagatedImage {
+  imageId: number;
+  points: { keypointId: number; x: number; y: number; score: number }[];
 }

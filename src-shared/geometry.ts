@@ -196,6 +196,13 @@ export function toOriginalPoint(t: InputTransform, p: Point): Point {
   return [(p[0] - t.padX) / t.scaleX + t.region.x, (p[1] - t.padY) / t.scaleY + t.region.y];
 }
 
+/** The original-pixel rectangle the whole network input spans (padding included): where an input-grid map lies on the image. */
+export function inputBounds(t: InputTransform): CropBox {
+  const [x0, y0] = toOriginalPoint(t, [0, 0]);
+  const [x1, y1] = toOriginalPoint(t, [t.width, t.height]);
+  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+}
+
 /**
  * Keeps a point inside a region (a crop box or the whole image), so that a prediction whose peak
  * fell in the letterbox padding still names a place on the image a person could accept.

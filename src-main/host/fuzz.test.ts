@@ -29,9 +29,19 @@ const READ_ONLY = new Set<ApiMethod>([
   'review.list',
   'review.progress',
   'review.suggest',
+  'overlays.get',
+  'overlays.find',
 ]);
 /** Methods that would start a long job when valid: always sent something that must be refused. */
-const JOBS = new Set<ApiMethod>(['runs.train', 'runs.pretrain', 'runs.features', 'review.retrain']);
+const JOBS = new Set<ApiMethod>([
+  'runs.train',
+  'runs.pretrain',
+  'runs.features',
+  'review.retrain',
+  'matching.match',
+  'matching.evaluate',
+  'matching.propagate',
+]);
 /** Methods that switch or rescan the project: only given paths the policy refuses. */
 const PROJECT_PATHS = new Set<ApiMethod>(['project.create', 'project.open', 'project.relink']);
 
@@ -215,6 +225,24 @@ describe('fuzzed API over HTTP', () => {
       'review.progress': () => ({ runId: id() }),
       'review.retrain': () => pick([{}, { runId: id() }]),
       'review.suggest': () => ({ runId: id(), count: pick([1, 10, 0, 1e6]) }),
+      // Matching jobs never start here: the project has no runs to take features from, the
+      // reference is the target, and an unknown field is refused.
+      'matching.match': () => ({
+        features: id(),
+        referenceImageId: imageIds[0],
+        targetImageId: imageIds[0],
+        point: { x: coord(), y: coord() },
+        fuzz: true,
+      }),
+      'matching.evaluate': () => ({ features: id(), pairs: pick([0, 1, 1e9]), fuzz: true }),
+      'matching.propagate': () => ({ features: id(), imageIds: [pick(imageIds)], k: pick([0, 5, 1e9]), fuzz: true }),
+      'overlays.get': () => ({ overlayId: id() }),
+      'overlays.find': () => ({
+        runId: pick([id(), null]),
+        imageId: pick(imageIds),
+        keypointId: pick([...keypointIds, null]),
+        kind: pick(['match', 'heatmap', 'nope']),
+      }),
     };
     expect(Object.keys(templates).sort()).toEqual([...apiMethods].sort());
 

@@ -1,6 +1,7 @@
 // What the parent hands each job kind and what the kind hands back: plain data over IPC. The
 // parent (runs/*) builds payloads from the store; the worker (kinds/*) runs the ML on them.
 import type { GeometricAugmentation } from '../../src-shared/augmentRanges.js';
+import type { PredictMatching, ReferenceMatches } from './matchTypes.js';
 import type { CropBox, FineTuneChoice, TrainBackbone, TrainHead, Visibility } from '../../src-shared/domain.js';
 
 /** An image file (or a crop of it) a job reads; `id` is the store's image id. */
@@ -63,11 +64,20 @@ export interface PredictPayload {
   modelDir: string;
   images: JobImage[];
   cacheDir: string | null;
+  /** Match each image's points from its most similar labeled image with these descriptors (null: no matching maps). */
+  matching: PredictMatching | null;
 }
 
 export interface PredictResult {
   /** Per image, one point per keypoint of the training run, original image pixels. */
-  predictions: { id: number; points: { x: number; y: number; confidence: number }[] }[];
+  predictions: {
+    id: number;
+    points: { x: number; y: number; confidence: number }[];
+    /** The heatmap head's maps, one per keypoint as base64 float16 (compact over IPC), over `bounds`. */
+    heatmaps?: { width: number; height: number; bounds: CropBox; maps: string[] };
+    /** The matching maps of `matching`, where the image could be described. */
+    matches?: ReferenceMatches;
+  }[];
   problems: string[];
   seconds: number;
   imagesPerSecond: number;

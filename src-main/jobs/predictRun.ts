@@ -2,11 +2,13 @@
 // split, in a 'predict' run (child of the training run) that holds the predictions.
 import path from 'node:path';
 import { ApiError } from '../../src-shared/api.js';
+import { decodeFloat16 } from '../../src-shared/float16.js';
 import type { RunRecord, Split } from '../../src-shared/domain.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { createRun, executeRun, type ExecuteOptions, type RunOutcome } from './executeRun.js';
 import type { PredictPayload, PredictResult } from './jobTypes.js';
-import { allItems, itemsOfSplit, jobImage } from './projectData.js';
+import { descriptorSettings } from './matching.js';
+import { allItems, itemsOfSplit, jobImage, labelsOf } from './projectData.js';
 import { aRunOfKind } from './runNames.js';
 
 /** A training run that finished and has a model; otherwise an ApiError naming what it is. */
@@ -58,10 +60,18 @@ export async function runPrediction(
     },
     options.runId,
   );
+  // The run's own labeled images are the references of the matching maps, described by its backbone.
+  const labeledIds = new Set(
+    Array.isArray(trainRun.config.labeledImageIds) ? (trainRun.config.labeledImageIds as number[]) : [],
+  );
+  const references = allItems(store)
+    .filter((item) => labeledIds.has(item.id) && item.problem === null)
+    .map((item) => ({ ...jobImage(store, item), points: labelsOf(store, item.id, keypointIds) }));
   const payload: PredictPayload = {
     modelDir: path.join(store.modelsDir, trainRun.checkpointPath!),
     images: items.map((item) => jobImage(store, item)),
     cacheDir: store.cacheDir,
+    matching: references.length ? { ...descriptorSettings(store, trainRun.id), references } : null,
   };
   const outcome = await executeRun<PredictResult>(
     store,
@@ -72,16 +82,59 @@ export async function runPrediction(
       // Keypoints deleted or images gone since training get no prediction rows.
       const keypoints = new Set(store.keypoints.list().map((k) => k.id));
       const images = new Set(allItems(store).map((item) => item.id));
-      store.runs.setPredictions(
-        runId,
-        result.predictions.flatMap((p) =>
-          images.has(p.id)
-            ? p.points.flatMap((point, k) =>
-                keypoints.has(keypointIds[k]!) ? [{ imageId: p.id, keypointId: keypointIds[k]!, ...point }] : [],
-              )
-            : [],
-        ),
-      );
+      store.transaction(() => {
+        store.runs.setPredictions(
+          runId,
+          result.predictions.flatMap((p) =>
+            images.has(p.id)
+              ? p.points.flatMap((point, k) =>
+                  keypoints.has(keypointIds[k]!) ? [{ imageId: p.id, keypointId: keypointIds[k]!, ...point }] : [],
+                )
+              : [],
+          ),
+        );
+        // The head's heatmap behind each predicted point, for review (issue 18): read back, never recomputed.
+        for (const p of result.predictions) {
+          if (!p.heatmaps || !images.has(p.id)) continue;
+          const { width, height, bounds, maps } = p.heatmaps;
+          maps.forEach((map, k) => {
+            if (!keypoints.has(keypointIds[k]!)) return;
+            store.overlays.put({
+              runId,
+              imageId: p.id,
+              keypointId: keypointIds[k]!,
+              kind: 'heatmap',
+              width,
+              height,
+              bounds,
+              values: decodeFloat16(Buffer.from(map, 'base64')),
+              reference: null,
+              match: null,
+            });
+          });
+        }
+        // The matching map from the most similar labeled image, for each point it labels.
+        for (const p of result.predictions) {
+          if (!p.matches || !images.has(p.id)) continue;
+          const { referenceImageId, keypoints: matched } = p.matches;
+          if (!images.has(referenceImageId)) continue;
+          matched.forEach((m, k) => {
+            if (!m || !keypoints.has(keypointIds[k]!)) return;
+            store.overlays.put({
+              runId,
+              imageId: p.id,
+              keypointId: keypointIds[k]!,
+              kind: 'match',
+              width: m.map.width,
+              height: m.map.height,
+              bounds: m.map.bounds,
+              values: decodeFloat16(Buffer.from(m.map.values, 'base64')),
+              reference: { imageId: referenceImageId, x: m.point[0], y: m.point[1] },
+              match: m.match,
+            });
+          });
+        }
+      });
       return {
         split,
         images: items.length,

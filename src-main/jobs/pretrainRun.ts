@@ -14,6 +14,8 @@ import {
 import type { BackboneConfig } from '../ml/backbones/index.js';
 import { resolveDenseContrastConfig, type DenseContrastConfig } from '../ml/pretrain/denseContrast.js';
 import { resolveMocoConfig, type MocoConfig } from '../ml/pretrain/mocoConfig.js';
+import { resolveProjectionConfig, type ProjectionConfig } from '../ml/pretrain/projectionConfig.js';
+import { featureSourceOf } from './featureRuns.js';
 import { IMAGE_EXTENSIONS } from '../services/imageDecode.js';
 import { scanImageRoot } from '../services/scanImages.js';
 import type { ProjectStore } from '../store/projectStore.js';
@@ -45,8 +47,12 @@ export interface PretrainRequest {
   seed?: number;
   /** Id of a pretraining run to continue (the other settings come from it). */
   resume?: number;
+  /** projection: the run whose hypercolumn is projected ('random': a random-init ResNet-18). */
+  features?: number | 'random';
+  /** projection: the descriptors' dimension d (paper 001 Tab. 1: 64, 128, 256). */
+  dim?: number;
   /** Further settings of the method (tests use small ones); never needed from the command line. */
-  overrides?: Partial<MocoConfig> | Partial<DenseContrastConfig>;
+  overrides?: Partial<MocoConfig> | Partial<DenseContrastConfig> | Partial<ProjectionConfig>;
 }
 
 export interface PreparedPretraining {
@@ -62,7 +68,11 @@ export interface PreparedPretraining {
 }
 
 /** Where a run record keeps its method's resolved settings. */
-const METHOD_CONFIG_KEY: Record<PretrainMethod, string> = { moco: 'moco', 'dense-contrastive': 'denseContrastive' };
+const METHOD_CONFIG_KEY: Record<PretrainMethod, string> = {
+  moco: 'moco',
+  'dense-contrastive': 'denseContrastive',
+  projection: 'projection',
+};
 
 function backboneConfig(arch: TrainBackbone): BackboneConfig {
   return arch === 'smallnet' ? { arch, outChannels: SMALLNET_PRETRAIN_CHANNELS } : { arch };
@@ -137,6 +147,8 @@ function resumableRun(store: ProjectStore, req: PretrainRequest, queuedRunId?: n
     ['--queue', req.queue],
     ['--epochs', req.epochs],
     ['--seed', req.seed],
+    ['--features', req.features],
+    ['--dim', req.dim],
   ] as const) {
     if (value !== undefined)
       throw new ApiError(
@@ -198,6 +210,8 @@ export async function preparePretraining(
       ...({
         method: resumed.method,
         config: stored[METHOD_CONFIG_KEY[resumed.method as PretrainMethod]],
+        // A projection checkpoint holds its frozen backbone: the features run is not read again.
+        featuresDir: null,
       } as PretrainMethodConfig),
       seed: stored.seed as number,
       images,
@@ -213,6 +227,30 @@ export async function preparePretraining(
   const backbone = req.backbone ?? 'resnet18';
   if (req.queue !== undefined && method !== 'moco')
     throw new ApiError('invalid', `--queue is a MoCo setting; ${method} pretraining has no queue of negatives.`);
+  if (method === 'projection') {
+    if (req.features === undefined)
+      throw new ApiError(
+        'invalid',
+        "Projection pretraining projects the hypercolumn of another run: give --features <run-id> (or 'random').",
+      );
+    if (req.backbone !== undefined)
+      throw new ApiError(
+        'invalid',
+        "--backbone does not apply to projection pretraining: the --features run's is used.",
+      );
+  } else {
+    for (const [flag, value] of [
+      ['--features', req.features],
+      ['--dim', req.dim],
+    ] as const)
+      if (value !== undefined) throw new ApiError('invalid', `${flag} is a projection setting, not one of ${method}.`);
+  }
+  const features = method === 'projection' ? featureSourceOf(store, req.features!) : null;
+  if (features?.kind === 'projection')
+    throw new ApiError(
+      'invalid',
+      `Run ${features.runId} is itself a projection run: project the hypercolumn of a backbone (a pretraining or training run).`,
+    );
   const overrides = {
     backbone: backboneConfig(backbone),
     ...(req.size === undefined ? {} : { inputSize: req.size }),
@@ -225,11 +263,29 @@ export async function preparePretraining(
     resolved =
       method === 'moco'
         ? { method: 'moco', ...resolveMocoConfig(overrides as Partial<MocoConfig>, images.length) }
-        : {
-            method: 'dense-contrastive',
-            config: resolveDenseContrastConfig(overrides as Partial<DenseContrastConfig>, images.length),
-            messages: [],
-          };
+        : method === 'projection'
+          ? {
+              method: 'projection',
+              config: resolveProjectionConfig(
+                {
+                  backbone: features!.backbone,
+                  featuresRunId: features!.runId,
+                  stages: features!.stages,
+                  ...(req.size === undefined ? {} : { inputSize: req.size }),
+                  ...(req.batch === undefined ? {} : { batchSize: req.batch }),
+                  ...(req.dim === undefined ? {} : { dim: req.dim }),
+                  ...(req.overrides as Partial<ProjectionConfig>),
+                },
+                images.length,
+              ),
+              featuresDir: features!.weightsDir,
+              messages: [],
+            }
+          : {
+              method: 'dense-contrastive',
+              config: resolveDenseContrastConfig(overrides as Partial<DenseContrastConfig>, images.length),
+              messages: [],
+            };
   } catch (err) {
     throw new ApiError('invalid', `Cannot pretrain on ${source}: ${(err as Error).message}.`);
   }
@@ -239,7 +295,8 @@ export async function preparePretraining(
   const methodConfig = resolved.config;
   const config = {
     method,
-    backbone,
+    backbone: resolved.method === 'projection' ? resolved.config.backbone.arch : backbone,
+    ...(resolved.method === 'projection' ? { features: req.features, dim: resolved.config.dim } : {}),
     inputSize: methodConfig.inputSize,
     batchSize: methodConfig.batchSize,
     ...(resolved.method === 'moco' ? { queueSize: resolved.config.queueSize } : {}),
@@ -252,7 +309,11 @@ export async function preparePretraining(
     [METHOD_CONFIG_KEY[method]]: methodConfig,
   };
   const payload = {
-    ...({ method: resolved.method, config: resolved.config } as PretrainMethodConfig),
+    ...({
+      method: resolved.method,
+      config: resolved.config,
+      featuresDir: resolved.method === 'projection' ? resolved.featuresDir : null,
+    } as PretrainMethodConfig),
     seed,
     images,
     epochs,

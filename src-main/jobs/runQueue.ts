@@ -47,6 +47,8 @@ const ENDED = new Set(['done', 'failed', 'cancelled', 'paused']);
 const REFERENCE_PACE = {
   moco: { imagesPerSec: 12, size: 96 },
   'dense-contrastive': { imagesPerSec: 24, size: 48 },
+  /** ResNet-18 conv2_x..conv5_x, d = 256, batch 4 (projection.ts, measured while the machine was shared). */
+  projection: { imagesPerSec: 2.9, size: 96 },
   heatmap: { imagesPerSec: 18, size: 128 },
   paper: { imagesPerSec: 15, size: 96 },
 } as const;

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProgressEvent, RunRecord } from '../../src-shared/domain.js';
+import type { Overlay, ProgressEvent, RunRecord } from '../../src-shared/domain.js';
 import { createDemoProject } from '../cli/commands/demo.js';
 import { apiError, databaseSnapshot, testServices, workspace, type Workspace } from '../services/testing/fixtures.js';
 import { ProjectStore } from '../store/projectStore.js';
@@ -105,6 +105,45 @@ describe('train -> predict -> evaluate on a generated demo project', { timeout: 
       expect(p.confidence).toBeLessThanOrEqual(1);
     }
     expect(Math.max(...predictions.map((p) => p.x))).toBeGreaterThan(112);
+
+    const labeled = new Set((await t.call('runs.get', { runId: trainRunId })).run.config.labeledImageIds as number[]);
+    let matched: Overlay | null = null;
+    for (const p of predictions) {
+      const query = { runId: run.id, imageId: p.imageId, keypointId: p.keypointId, kind: 'match' as const };
+      if ((matched = await t.call('overlays.find', query))) break;
+    }
+    expect(labeled.has(matched!.reference!.imageId)).toBe(true);
+    expect(matched!.match!.score).toBeGreaterThan(0);
+    // Each predicted point's heatmap is stored for review, its peak where the point is.
+    for (const p of predictions.slice(0, 5)) {
+      const heatmap = (await t.call('overlays.find', {
+        runId: run.id,
+        imageId: p.imageId,
+        keypointId: p.keypointId,
+        kind: 'heatmap',
+      }))!;
+      expect(heatmap).toMatchObject({ width: 28, height: 28, reference: null, match: null }); // 112 px, stride 4
+      const peak = heatmap.values.indexOf(Math.max(...heatmap.values));
+      const cell = heatmap.bounds.w / heatmap.width;
+      // A peak in the letterbox padding names the nearest place on the 640x480 frame, as the point does.
+      const x = Math.min(640, Math.max(0, heatmap.bounds.x + ((peak % heatmap.width) + 0.5) * cell));
+      const y = Math.min(480, Math.max(0, heatmap.bounds.y + (Math.floor(peak / heatmap.width) + 0.5) * cell));
+      expect(Math.hypot(x - p.x, y - p.y)).toBeLessThan(cell);
+    }
+    const store = ProjectStore.open(path.join(ws.dir, 'project'));
+    try {
+      const count = (kind: string) =>
+        (
+          store.db.prepare('SELECT count(*) AS n FROM overlays WHERE run_id = ? AND kind = ?').get(run.id, kind) as {
+            n: number;
+          }
+        ).n;
+      expect(count('heatmap')).toBe(TEST_IMAGES * KEYPOINTS);
+      // And the matching map from the most similar of the run's labeled images, for every point it labels.
+      expect(count('match')).toBeGreaterThan(TEST_IMAGES * KEYPOINTS * 0.5);
+    } finally {
+      store.close();
+    }
   });
 
   it('beats the mean-shape baseline on the held-out images and records the evaluation', async () => {

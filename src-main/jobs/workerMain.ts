@@ -8,6 +8,9 @@ runWorker(
     predict: async () => (await import('./kinds/predict.js')).predictJob,
     pretrain: async () => (await import('./kinds/pretrain.js')).pretrainJob,
     features: async () => (await import('./kinds/features.js')).featuresJob,
+    match: async () => (await import('./kinds/match.js')).matchJob,
+    matchEvaluate: async () => (await import('./kinds/match.js')).matchEvaluateJob,
+    propagate: async () => (await import('./kinds/match.js')).propagateJob,
     // What the engine is (the app's status bar); the engine itself starts before any job.
     engine: async () => async () => (await import('../ml/engine.js')).initEngine(),
   },

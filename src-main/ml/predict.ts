@@ -2,9 +2,17 @@
 // image pipeline's BatchLoader), run through the model, and mapped back to ORIGINAL image pixels
 // through each image's input transform. Unreadable images are reported, not fatal.
 import type { Tensor4D } from '@tensorflow/tfjs';
-import { clampToRegion, toOriginalPoint, type ResizeMode } from '../../src-shared/geometry.js';
+import type { CropBox } from '../../src-shared/domain.js';
+import { clampToRegion, inputBounds, toOriginalPoint, type ResizeMode } from '../../src-shared/geometry.js';
 import { BatchLoader } from './image/batchLoader.js';
 import type { ImageSource } from './image/preprocess.js';
+
+/** Per image and keypoint, a probability map over the input's output grid: [B, K, height, width]. */
+export interface HeatmapBatch {
+  width: number;
+  height: number;
+  values: Float32Array;
+}
 
 /** What both heads offer prediction: input-pixel coordinates and a confidence per point. */
 export interface LandmarkPredictor {
@@ -16,7 +24,7 @@ export interface LandmarkPredictor {
    * images [B, S, S, 3] RGB in [0, 1] (not disposed) -> coords [B*K*2] (x, y in input pixels)
    * and confidence [B*K] in [0, 1]. Returns plain arrays: no tensor outlives the call.
    */
-  predictInput(images: Tensor4D): { coords: Float32Array; confidence: Float32Array };
+  predictInput(images: Tensor4D): { coords: Float32Array; confidence: Float32Array; heatmaps?: HeatmapBatch };
 }
 
 export interface PredictedPoint {
@@ -33,6 +41,8 @@ export interface PredictItem extends ImageSource {
 export interface ImagePrediction {
   id: string | number;
   points: PredictedPoint[];
+  /** Heads with heatmaps (the heatmap head): one map per keypoint over `bounds` (original pixels). */
+  heatmaps?: { width: number; height: number; bounds: CropBox; maps: Float32Array[] };
 }
 
 export interface PredictOptions {
@@ -85,7 +95,22 @@ export async function predictLandmarks(
         );
         points.push({ x, y, confidence: out.confidence[row * k + j]! });
       }
-      predictions.push({ id: items[itemIndex]!.id, points });
+      const heatmaps = out.heatmaps;
+      const cells = heatmaps ? heatmaps.width * heatmaps.height : 0;
+      predictions.push({
+        id: items[itemIndex]!.id,
+        points,
+        ...(heatmaps && {
+          heatmaps: {
+            width: heatmaps.width,
+            height: heatmaps.height,
+            bounds: inputBounds(batch.transforms[row]!),
+            maps: Array.from({ length: k }, (_, j) =>
+              heatmaps.values.slice((row * k + j) * cells, (row * k + j + 1) * cells),
+            ),
+          },
+        }),
+      });
     });
     done += batch.indices.length;
     options.onProgress?.(done, items.length);

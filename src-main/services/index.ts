@@ -9,6 +9,7 @@ import type { ProgressEvent } from '../../src-shared/domain.js';
 import { annotationsHandlers } from './annotationsService.js';
 import { imagesHandlers } from './imagesService.js';
 import { ioHandlers } from './ioService.js';
+import { matchingHandlers } from './matchingService.js';
 import { createPathPolicy, PROJECT_ONLY, type PathAccess } from './pathPolicy.js';
 import { openProject, projectHandlers } from './projectService.js';
 import type { WorkerEntry } from '../jobs/runner.js';
@@ -58,6 +59,7 @@ export function createServices(options: ServicesOptions = {}): Services {
     ...splitHandlers(session),
     ...reviewHandlers(session),
     ...runsHandlers(session, policy, options.onProgress, { runQueue: options.runQueue, entry: options.jobEntry }),
+    ...matchingHandlers(session, { entry: options.jobEntry }),
   };
   // The caller's own choice (a command-line argument, a test), so not checked by the policy.
   if (options.projectDir !== undefined) openProject(session, path.resolve(options.projectDir));

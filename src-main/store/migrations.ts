@@ -202,6 +202,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: 'overlays: the reference image and point a match map was matched from, and the map value range',
+    sql: `
+      ALTER TABLE overlays ADD COLUMN ref_image_id INTEGER REFERENCES images (id) ON DELETE CASCADE;
+      ALTER TABLE overlays ADD COLUMN ref_x REAL;      -- reference point, original image pixels
+      ALTER TABLE overlays ADD COLUMN ref_y REAL;
+      ALTER TABLE overlays ADD COLUMN value_min REAL;  -- range of the map's values (display scaling)
+      ALTER TABLE overlays ADD COLUMN value_max REAL;
+      ALTER TABLE overlays ADD COLUMN bounds TEXT;     -- JSON {x, y, w, h}: the original-pixel rectangle the grid spans
+      ALTER TABLE overlays ADD COLUMN info TEXT;       -- JSON: the match, its score and second peak (match maps)
+      CREATE INDEX overlays_image ON overlays (image_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

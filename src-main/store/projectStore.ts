@@ -11,6 +11,7 @@ import { ImagesStore } from './images.js';
 import { KeypointsStore } from './keypoints.js';
 import { schemaVersion } from './migrations.js';
 import { ReviewStore } from './review.js';
+import { OverlaysStore } from './overlays.js';
 import { RunsStore } from './runs.js';
 import { SettingsStore } from './settings.js';
 
@@ -24,6 +25,7 @@ export class ProjectStore {
   readonly history: HistoryStore;
   readonly runs: RunsStore;
   readonly review: ReviewStore;
+  readonly overlays: OverlaysStore;
 
   private constructor(
     readonly dir: string,
@@ -36,6 +38,7 @@ export class ProjectStore {
     this.history = new HistoryStore(db);
     this.runs = new RunsStore(db);
     this.review = new ReviewStore(db);
+    this.overlays = new OverlaysStore(db);
   }
 
   static exists(dir: string): boolean {

@@ -1,8 +1,14 @@
-import { SPLITS, type EvaluationReport, type LandmarkScores } from '../../../src-shared/domain.js';
+import {
+  SPLITS,
+  type EvaluationReport,
+  type LandmarkScores,
+  type MatchingEvaluation,
+} from '../../../src-shared/domain.js';
 import { resolve } from 'node:path';
-import { stringOption, type Command } from '../command.js';
+import { stringOption, UsageError, type Command } from '../command.js';
 import { writeEvaluationReport } from './report-file.js';
-import { choiceOption, runIdOption } from './run-options.js';
+import { choiceOption, featuresOption, integerOption, runIdOption, SEED_RANGE } from './run-options.js';
+import type { CliContext } from '../command.js';
 
 const cell = (v: number | null, digits: number): string => (v === null ? '-' : v.toFixed(digits));
 
@@ -38,6 +44,41 @@ export function formatEvaluation(report: EvaluationReport): string[] {
   return lines;
 }
 
+/** Paper 001 Tab. 1's table: mean pixel error of same- and different-instance matches, per keypoint. */
+export function formatMatchingEvaluation(e: MatchingEvaluation): string[] {
+  const names = Object.keys(e.same.perKeypoint);
+  const width = Math.max(20, ...names.map((n) => n.length + 2));
+  const line = (label: string, same: number | null, different: number | null) =>
+    `  ${label.padEnd(width)}  ${cell(same, 2).padStart(9)}  ${cell(different, 2).padStart(9)}`;
+  return [
+    `Matching with ${e.features === 'random' ? 'random-init' : `run ${e.features}'s`} descriptors: mean pixel error of the nearest-neighbour match of each labeled point`,
+    `(${e.same.pairs} same-instance pairs, the image against a TPS warp of itself; ${e.different.pairs} different-instance pairs)`,
+    `  ${''.padEnd(width)}  ${'same'.padStart(9)}  ${'different'.padStart(9)}`,
+    line('all keypoints', e.same.meanError, e.different.meanError),
+    ...names.map((n) => line(n, e.same.perKeypoint[n] ?? null, e.different.perKeypoint[n] ?? null)),
+    `(${e.seconds.toFixed(1)} s)`,
+  ];
+}
+
+async function evaluateMatching(args: Parameters<Command['run']>[0], ctx: CliContext): Promise<void> {
+  const features = featuresOption(args, 'evaluate');
+  if (features === undefined)
+    throw new UsageError('evaluate --matching needs --features <run-id>|random: the descriptors to match.', 'evaluate');
+  const split = choiceOption(args, 'split', 'evaluate', [...SPLITS, 'all'] as const) ?? 'all';
+  const pairs = integerOption(args, 'pairs', 'evaluate', { min: 1, max: 10_000 });
+  const seed = integerOption(args, 'seed', 'evaluate', SEED_RANGE);
+  const evaluation = await ctx.withSession(async (session) => {
+    await session.openProject(args.positionals[0]!);
+    return session.call('matching.evaluate', { features, split, pairs, seed });
+  });
+  if (args.options.json === true) {
+    ctx.print(JSON.stringify(evaluation, null, 2));
+    return;
+  }
+  for (const line of formatMatchingEvaluation(evaluation)) ctx.print(line);
+  for (const problem of evaluation.problems) ctx.warn(`warning: ${problem}`);
+}
+
 export const evaluateCommand: Command = {
   name: 'evaluate',
   summary: 'Score a trained run on the labels of a split, against the mean-shape baseline.',
@@ -48,7 +89,23 @@ export const evaluateCommand: Command = {
       value: '<id>',
       description: 'a training run (predicts the split first when needed) or a prediction run',
     },
-    split: { type: 'string', value: '<split>', description: `${SPLITS.join(', ')} (default test)` },
+    split: {
+      type: 'string',
+      value: '<split>',
+      description: `${SPLITS.join(', ')} (default test; with --matching also all, the default)`,
+    },
+    matching: {
+      type: 'boolean',
+      description:
+        'instead of a run, evaluate matching with --features (paper 001 Tab. 1: same- and different-instance pairs of labeled images)',
+    },
+    features: {
+      type: 'string',
+      value: '<run-id>|random',
+      description: '--matching: the run whose descriptors are matched (pretraining, projection or training), or random',
+    },
+    pairs: { type: 'string', value: '<n>', description: '--matching: pairs of each kind (default 100)' },
+    seed: { type: 'string', value: '<n>', description: '--matching: seed of the pairs and warps (default 1)' },
     json: {
       type: 'boolean',
       description: 'print the evaluation as JSON (metrics per keypoint, baseline, backend, timings)',
@@ -64,8 +121,10 @@ export const evaluateCommand: Command = {
     'diagonal) and PCK@0.05 of the longer image side, overall and per keypoint. Ends with "run <id>"',
     '(the evaluation run) unless --json.',
     'Example: landmark-studio evaluate ./mice --run 3 --split test --json',
+    '         landmark-studio evaluate ./mice --matching --features 4 --pairs 50',
   ].join('\n'),
   async run(args, ctx) {
+    if (args.options.matching === true) return evaluateMatching(args, ctx);
     const runId = runIdOption(args, 'evaluate');
     const split = choiceOption(args, 'split', 'evaluate', SPLITS) ?? 'test';
     const reportFile = stringOption(args, 'report');

@@ -13,6 +13,7 @@ import { splitCommand } from './split.js';
 import { suggestCommand } from './suggest.js';
 import { trainCommand } from './train.js';
 import { pretrainCommand } from './pretrain.js';
+import { matchCommand } from './match.js';
 
 export const commands: readonly Command[] = [
   initCommand,
@@ -26,6 +27,7 @@ export const commands: readonly Command[] = [
   predictCommand,
   evaluateCommand,
   suggestCommand,
+  matchCommand,
   runsCommand,
   demoCommand,
 ];

@@ -4,7 +4,7 @@ import { DEFAULT_PRETRAIN_METHOD, PRETRAIN_METHODS, TRAIN_BACKBONES } from '../.
 import { PRETRAIN_DEFAULTS, preparePretraining, runPretraining, type PretrainRequest } from '../../jobs/pretrainRun.js';
 import { ProjectStore } from '../../store/projectStore.js';
 import { stringOption, type Command } from '../command.js';
-import { choiceOption, integerOption, minutesOption, SEED_RANGE } from './run-options.js';
+import { choiceOption, featuresOption, integerOption, minutesOption, SEED_RANGE } from './run-options.js';
 import { warnProblems } from './train.js';
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -64,6 +64,17 @@ export const pretrainCommand: Command = {
       value: '<n>',
       description: `seed of initialisation, image order and augmentation (default ${PRETRAIN_DEFAULTS.seed})`,
     },
+    features: {
+      type: 'string',
+      value: '<run-id>|random',
+      description:
+        "projection: the run whose hypercolumn (conv2_x..conv5_x; a dense contrastive run's or heatmap model's conv2_x, conv3_x) is projected, or 'random' for a random-init ResNet-18",
+    },
+    dim: {
+      type: 'string',
+      value: '<d>',
+      description: 'projection: dimension of the projected descriptors (paper 001 Tab. 1: 64, 128, 256; default 256)',
+    },
     resume: {
       type: 'string',
       value: '<run-id>',
@@ -72,10 +83,11 @@ export const pretrainCommand: Command = {
   },
   details: [
     'Ctrl-C writes a checkpoint and stops; resume later with --resume <run-id>. Unreadable images are reported and skipped.',
-    'The loss is shown against its chance level (moco: ln(queue + 1); dense-contrastive: ln(2 x points - 1)). Ends with a line "run <id>": pass it to train --features.',
+    'The loss is shown against its chance level (moco: ln(queue + 1); dense-contrastive: ln(2 x points - 1); projection: the mean distance in grid cells between a location and every other, paper 001 Eq. 3). Ends with a line "run <id>": pass it to train --features.',
     'Example: landmark-studio pretrain ./mice --minutes 15',
     '         landmark-studio pretrain ./mice --method moco --backbone resnet18 --size 96 --minutes 30',
     '         landmark-studio pretrain ./mice --resume 3 --minutes 30',
+    '         landmark-studio pretrain ./mice --method projection --features 1 --dim 128 --minutes 10',
   ].join('\n'),
   async run(args, ctx) {
     const request: PretrainRequest = {
@@ -90,6 +102,8 @@ export const pretrainCommand: Command = {
       checkpointMinutes: minutesOption(args, 'checkpoint-minutes', 'pretrain'),
       seed: integerOption(args, 'seed', 'pretrain', SEED_RANGE),
       resume: integerOption(args, 'resume', 'pretrain', { min: 1, max: Number.MAX_SAFE_INTEGER }),
+      features: featuresOption(args, 'pretrain'),
+      dim: integerOption(args, 'dim', 'pretrain', { min: 1, max: 4096 }),
     };
     const { run, outcome } = await ctx.withSession(async (session) => {
       await session.openProject(args.positionals[0]!);

@@ -57,6 +57,20 @@ export function choiceOption<T extends string>(
   return text as T;
 }
 
+/** `--features random|<run-id>`; `what` names the runs it takes in the message. */
+export function featuresOption(
+  args: CommandArgs,
+  command: string,
+  what = 'a pretraining or training run',
+): 'random' | number | undefined {
+  const text = stringOption(args, 'features');
+  if (text === undefined || text === 'random') return text;
+  const id = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(Number.isSafeInteger(id) && id >= 1))
+    throw new UsageError(`Invalid --features "${text}": expected 'random' or the id of ${what}.`, command);
+  return id;
+}
+
 /** The required `--run <id>`. */
 export function runIdOption(args: CommandArgs, command: string): number {
   const id = integerOption(args, 'run', command, { min: 1, max: Number.MAX_SAFE_INTEGER });

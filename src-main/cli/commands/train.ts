@@ -8,16 +8,7 @@ import {
 import { stringOption, UsageError, type CliContext, type Command } from '../command.js';
 import { MAX_TRAIN_STEPS } from '../../../src-shared/api.js';
 import { HEATMAP_HEAD_DEFAULTS, PAPER_HEAD_DEFAULTS } from '../../ml/train/config.js';
-import { choiceOption, integerOption, minutesOption, SEED_RANGE } from './run-options.js';
-
-function parseFeatures(text: string | undefined): 'random' | number {
-  if (text === undefined || text === 'random') return 'random';
-  const id = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(Number.isSafeInteger(id) && id >= 1)) {
-    throw new UsageError(`Invalid --features "${text}": expected 'random' or the id of a pretraining run.`, 'train');
-  }
-  return id;
-}
+import { choiceOption, featuresOption, integerOption, minutesOption, SEED_RANGE } from './run-options.js';
 
 /** `--scale 0.8,1.25`: two positive numbers, the smaller first. */
 function parseScale(text: string | undefined): [number, number] | undefined {
@@ -144,7 +135,7 @@ export const trainCommand: Command = {
     const head = choiceOption(args, 'head', 'train', TRAIN_HEADS) ?? 'heatmap';
     const backbone = choiceOption(args, 'backbone', 'train', TRAIN_BACKBONES) ?? 'resnet18';
     const fineTune = choiceOption(args, 'finetune', 'train', FINE_TUNE_CHOICES);
-    const features = parseFeatures(stringOption(args, 'features'));
+    const features = featuresOption(args, 'train', 'a pretraining run') ?? 'random';
     const size = integerOption(args, 'size', 'train', { min: 32, max: 2048 });
     const labels = integerOption(args, 'labels', 'train', { min: 1, max: 1_000_000 });
     const seed = integerOption(args, 'seed', 'train', SEED_RANGE) ?? 1;

@@ -13,6 +13,7 @@ import { loadWeightsInto, readWeights, saveWeights, WeightsError } from '../../m
 import type { Tensor4D, Variable } from '@tensorflow/tfjs';
 import { tf } from '../../ml/engine.js';
 import { normalizeImageNet } from '../../ml/image/normalize.js';
+import { loadCheckpointBackbone } from '../../ml/backbones/checkpointBackbone.js';
 import type { FeatureSource, TrainedModelSpec } from '../jobTypes.js';
 
 const MODEL_FORMAT = 'landmark-model/1';
@@ -48,36 +49,16 @@ function defaultBackboneConfig(spec: TrainedModelSpec): BackboneConfig {
   return spec.backbone === 'smallnet' ? { arch: 'smallnet', outChannels: spec.keypointCount } : { arch: spec.backbone };
 }
 
-/** Prefixes under which a pretraining checkpoint may hold a backbone (MoCo's is its query encoder's, `query.backbone.`). */
-const BACKBONE_PREFIXES = ['query.backbone.', 'backbone.', 'query.', ''];
-
 /** The network the head is trained on: random init (seeded), or a pretraining run's backbone. */
 export function buildBackbone(spec: TrainedModelSpec, features: FeatureSource): Backbone {
   if (features.kind === 'random') return createBackbone(defaultBackboneConfig(spec), { seed: spec.seed });
-  const dir = features.checkpointDir;
-  const { tensors, metadata } = readWeights(dir);
-  const names = new Set(tensors.keys());
-  for (const t of tensors.values()) t.dispose();
-  const saved = (metadata.config as { backbone?: BackboneConfig } | undefined)?.backbone;
-  if (saved && saved.arch !== spec.backbone) {
-    throw new WeightsError(
-      `pretraining run ${features.runId} trained a ${saved.arch} backbone: train with --backbone ${saved.arch}`,
-    );
-  }
-  const backbone = createBackbone(saved ?? defaultBackboneConfig(spec), { seed: spec.seed });
-  try {
-    const prefix = BACKBONE_PREFIXES.find((p) => [...backbone.weights.keys()].every((n) => names.has(p + n)));
-    if (prefix === undefined) {
-      throw new WeightsError(
-        `the checkpoint of pretraining run ${features.runId} (${dir}) holds no ${spec.backbone} backbone weights`,
-      );
-    }
-    loadWeightsInto(dir, prefixed(backbone.weights, prefix), { allowExtra: true });
-    return backbone;
-  } catch (err) {
-    backbone.dispose();
-    throw err;
-  }
+  return loadCheckpointBackbone(
+    features.checkpointDir,
+    defaultBackboneConfig(spec),
+    spec.seed,
+    `pretraining run ${features.runId}`,
+    spec.backbone,
+  );
 }
 
 function prefixed(weights: ReadonlyMap<string, Variable>, prefix: string): Map<string, Variable> {

@@ -21,6 +21,7 @@
 // bump are quadratic near the peak). Confidence = the spatial softmax's probability mass in the
 // 3x3 cells around the peak: 1 when the network puts the landmark there and nowhere else, low
 // when it hesitates between places or sees nothing.
+import type { HeatmapBatch } from '../predict.js';
 import type { Scalar, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
 import { variablesUpTo, type Backbone, type FineTune, type Taps } from '../backbones/index.js';
 import { batchNorm, conv2d, ParameterSet, type BatchNormParams, type ConvParams } from '../backbones/layers.js';
@@ -224,12 +225,13 @@ export class HeatmapHead {
    * Peak location (input pixels) and confidence per channel from logits [B, H, W, K]:
    * coords [B*K*2], confidence [B*K].
    */
-  decode(logits: Tensor4D): { coords: Float32Array; confidence: Float32Array } {
+  decode(logits: Tensor4D): { coords: Float32Array; confidence: Float32Array; heatmaps: HeatmapBatch } {
     const [b, h, w, k] = logits.shape;
     const values = logits.dataSync();
     const at = (n: number, i: number, c: number, j: number): number => values[((n * h + i) * w + c) * k + j]!;
     const coords = new Float32Array(b * k * 2);
     const confidence = new Float32Array(b * k);
+    const maps = new Float32Array(b * k * h * w);
     const stride = this.spec.outputStride;
     for (let n = 0; n < b; n++)
       for (let j = 0; j < k; j++) {
@@ -251,15 +253,18 @@ export class HeatmapHead {
         coords[(n * k + j) * 2 + 1] = (bi + 0.5 + dy) * stride;
         let total = 0;
         let near = 0;
+        const map = maps.subarray((n * k + j) * h * w, (n * k + j + 1) * h * w);
         for (let i = 0; i < h; i++)
           for (let c = 0; c < w; c++) {
             const e = Math.exp(at(n, i, c, j) - best);
+            map[i * w + c] = e;
             total += e;
             if (Math.abs(i - bi) <= 1 && Math.abs(c - bc) <= 1) near += e;
           }
         confidence[n * k + j] = near / total;
+        for (let i = 0; i < map.length; i++) map[i]! /= total;
       }
-    return { coords, confidence };
+    return { coords, confidence, heatmaps: { width: w, height: h, values: maps } };
   }
 
   /** Disposes the decoder; the backbone belongs to the caller. */

@@ -12,10 +12,21 @@ import { chanceLevelLoss } from './infoNce.js';
 import { createMocoState, disposeMocoState, mocoStep } from './moco.js';
 import { loadMocoState, saveMocoState } from './mocoCheckpoint.js';
 import type { MocoConfig } from './mocoConfig.js';
+import {
+  createProjectionState,
+  disposeProjectionState,
+  loadProjectionState,
+  projectionStep,
+  saveProjectionState,
+} from './projection.js';
+import type { ProjectionConfig } from './projectionConfig.js';
 
 /** A method and its resolved, validated settings (resolveMocoConfig, resolveDenseContrastConfig). */
 export type PretrainMethodConfig =
-  { method: 'moco'; config: MocoConfig } | { method: 'dense-contrastive'; config: DenseContrastConfig };
+  | { method: 'moco'; config: MocoConfig }
+  | { method: 'dense-contrastive'; config: DenseContrastConfig }
+  /** featuresDir: the weights folder of the run whose backbone is projected (null: random init). */
+  | { method: 'projection'; config: ProjectionConfig; featuresDir: string | null };
 
 /** One step's outcome, whatever the method. */
 export interface StepOutcome {
@@ -78,6 +89,21 @@ export function openPretrainSession(m: PretrainMethodConfig, start: SessionStart
       save: (dir) => saveDenseContrastState(state, dir),
       chanceLoss: (last) => last?.chanceLoss ?? NaN,
       dispose: () => disposeDenseContrastState(state),
+    };
+  }
+  if (m.method === 'projection') {
+    const state =
+      'resumeFrom' in start
+        ? loadProjectionState(start.resumeFrom)
+        : createProjectionState({ config: m.config, featuresDir: m.featuresDir, ...start });
+    return {
+      state,
+      batchSize: state.config.batchSize,
+      inputSize: state.config.inputSize,
+      step: async (images) => outcome(await projectionStep(state, images)),
+      save: (dir) => saveProjectionState(state, dir),
+      chanceLoss: (last) => last?.chanceLoss ?? NaN,
+      dispose: () => disposeProjectionState(state),
     };
   }
   const state =

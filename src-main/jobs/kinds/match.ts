@@ -1,0 +1,354 @@
+// The matching jobs (in the worker): descriptor maps of a features run (ml/matching), cached per
+// (features, image); a point of a reference image matched on targets with its similarity maps;
+// paper 001 Tab. 1's benchmark on labeled images; label propagation to new images.
+import { statSync } from 'node:fs';
+import type { Tensor4D } from '@tensorflow/tfjs';
+import type { MatchResult } from '../../../src-shared/domain.js';
+import {
+  inputBounds,
+  toInputPoint,
+  toOriginalPoint,
+  type InputTransform,
+  type MaybePoint,
+  type Point,
+} from '../../../src-shared/geometry.js';
+import { createRng, mixSeed } from '../../../src-shared/random.js';
+import { DEFAULT_TPS, sampleTps, tpsPoints, warpTps } from '../../ml/augment/tps.js';
+import { loadCheckpointBackbone } from '../../ml/backbones/checkpointBackbone.js';
+import { createBackbone } from '../../ml/backbones/index.js';
+import { tf } from '../../ml/engine.js';
+import { preprocessImage } from '../../ml/image/preprocess.js';
+import { DescriptorCache, type CachedDescriptors } from '../../ml/matching/descriptorCache.js';
+import {
+  describePixels,
+  descriptorAt,
+  gridToInput,
+  inputToGrid,
+  type DescriptorNetwork,
+} from '../../ml/matching/descriptors.js';
+import { findPeaks, similarityMap } from '../../ml/matching/match.js';
+import { nearestReferences, propagateLabels } from '../../ml/matching/propagate.js';
+import { encodeFloat16 } from '../../../src-shared/float16.js';
+import { readProjection } from '../../ml/pretrain/projection.js';
+import type { DescriptorSourceSpec } from '../featureRuns.js';
+import type { JobImage, JobLabeledImage } from '../jobTypes.js';
+import type {
+  DescriptorJobSettings,
+  JobMap,
+  MatchErrors,
+  MatchEvaluatePayload,
+  MatchEvaluateResult,
+  MatchJobResult,
+  MatchPayload,
+  PredictMatching,
+  PropagatePayload,
+  PropagateResult,
+  ReferenceMatches,
+} from '../matchTypes.js';
+import type { JobContext } from '../protocol.js';
+
+/** Descriptor network of a features source; the caller disposes it. */
+export function openDescriptorNetwork(spec: DescriptorSourceSpec): DescriptorNetwork & { dispose(): void } {
+  if (spec.kind === 'projection') {
+    const { config, weight, backbone } = readProjection(spec.weightsDir!);
+    return {
+      backbone,
+      stages: config.stages,
+      inputSize: config.inputSize,
+      projection: weight,
+      dispose: () => (backbone.dispose(), weight.dispose()),
+    };
+  }
+  const label = spec.runId === null ? 'random init' : `run ${spec.runId}`;
+  const backbone =
+    spec.weightsDir === null
+      ? createBackbone(spec.backbone, { seed: spec.seed, trainable: false })
+      : loadCheckpointBackbone(spec.weightsDir, spec.backbone, spec.seed, label);
+  return {
+    backbone,
+    stages: spec.stages,
+    inputSize: spec.inputSize,
+    projection: null,
+    dispose: () => backbone.dispose(),
+  };
+}
+
+/** Names an image's content for the cache: path, crop, size and modification time of the file. */
+function imageKey(image: JobImage): string {
+  const stat = statSync(image.path);
+  const crop = image.crop ? [image.crop.x, image.crop.y, image.crop.w, image.crop.h].join(',') : 'full';
+  return `${image.path}|${crop}|${stat.size}|${stat.mtimeMs}`;
+}
+
+/**
+ * Descriptor maps of images, from the cache where it has them; an image that cannot be read
+ * gives an Error in its place (reported by the caller), the others go on.
+ */
+export async function describeImages(
+  net: DescriptorNetwork,
+  settings: DescriptorJobSettings,
+  images: readonly JobImage[],
+  problems: string[],
+): Promise<{ described: (CachedDescriptors | Error)[]; cached: number }> {
+  const cache = settings.descriptorCache
+    ? new DescriptorCache(settings.descriptorCache.dir, settings.descriptorCache.capBytes, (m) => problems.push(m))
+    : null;
+  const out: (CachedDescriptors | Error | null)[] = images.map(() => null);
+  const todo: { index: number; key: string | null; pixels: Uint8Array; transform: InputTransform }[] = [];
+  let cached = 0;
+  for (const [index, image] of images.entries()) {
+    try {
+      const key = cache ? imageKey(image) : null;
+      const hit = cache && key ? cache.read(settings.features.cacheKey, key) : null;
+      if (hit) {
+        out[index] = hit;
+        cached++;
+        continue;
+      }
+      const pre = await preprocessImage(
+        { path: image.path, crop: image.crop },
+        { size: net.inputSize, mode: 'letterbox', cacheDir: settings.cacheDir },
+      );
+      todo.push({ index, key, pixels: pre.data, transform: pre.transform });
+    } catch (err) {
+      out[index] = new Error((err as Error).message);
+    }
+  }
+  const maps = await describePixels(
+    net,
+    todo.map((t) => t.pixels),
+  );
+  todo.forEach((t, i) => {
+    const entry = { map: maps[i]!, transform: t.transform };
+    out[t.index] = entry;
+    if (cache && t.key) cache.write(settings.features.cacheKey, t.key, entry);
+  });
+  return { described: out as (CachedDescriptors | Error)[], cached };
+}
+
+/** Original-pixel point -> grid coordinates of a map computed under `t`. */
+const toGrid = (d: CachedDescriptors, p: Point): Point =>
+  inputToGrid(d.map, d.transform.width, toInputPoint(d.transform, p));
+const toImage = (d: CachedDescriptors, p: Point): Point =>
+  toOriginalPoint(d.transform, gridToInput(d.map, d.transform.width, p));
+
+/** Matches a reference point on a target: the match in the target's pixels, and the similarity map. */
+export function matchPoint(
+  reference: CachedDescriptors,
+  point: Point,
+  target: CachedDescriptors,
+): { match: MatchResult; map: JobMap } {
+  const similarity = similarityMap(target.map, descriptorAt(reference.map, toGrid(reference, point)));
+  const peaks = findPeaks(similarity, target.map.width, target.map.height);
+  const [x, y] = toImage(target, peaks.point);
+  const second = peaks.second ? toImage(target, peaks.second.point) : null;
+  return {
+    match: {
+      x,
+      y,
+      score: peaks.score,
+      second: second && peaks.second ? { x: second[0], y: second[1], score: peaks.second.score } : null,
+      margin: peaks.margin,
+    },
+    map: {
+      width: target.map.width,
+      height: target.map.height,
+      bounds: inputBounds(target.transform),
+      values: Array.from(similarity),
+    },
+  };
+}
+
+async function withNetwork<T>(settings: DescriptorJobSettings, fn: (net: DescriptorNetwork) => Promise<T>): Promise<T> {
+  const net = openDescriptorNetwork(settings.features);
+  try {
+    return await fn(net);
+  } finally {
+    net.dispose();
+  }
+}
+
+export async function matchJob(payload: unknown, ctx: JobContext): Promise<MatchJobResult> {
+  const p = payload as MatchPayload;
+  return withNetwork(p, async (net) => {
+    const problems: string[] = [];
+    ctx.progress({ step: 0, totalSteps: 1 + p.targets.length, message: 'describing the images' });
+    const { described, cached } = await describeImages(net, p, [p.reference, ...p.targets], problems);
+    const [reference, ...targets] = described;
+    if (reference instanceof Error) throw new Error(`the reference image cannot be read (${reference.message})`);
+    return {
+      targets: targets.flatMap((target, i) => {
+        const imageId = p.targets[i]!.id;
+        if (target instanceof Error) {
+          problems.push(`target image ${imageId} cannot be read (${target.message})`);
+          return [];
+        }
+        return [{ imageId, matches: p.points.map((point) => matchPoint(reference!, point, target)) }];
+      }),
+      problems,
+      cached,
+    };
+  });
+}
+
+function summarize(errors: number[][], keypoints: number, pairs: number): MatchErrors {
+  const all = errors.flat();
+  return {
+    meanError: all.length ? all.reduce((s, e) => s + e, 0) / all.length : NaN,
+    perKeypoint: errors.map((e) => (e.length ? e.reduce((s, v) => s + v, 0) / e.length : null)).slice(0, keypoints),
+    pairs,
+    points: all.length,
+  };
+}
+
+/** The visible labeled points of an image, original pixels (null where not visible). */
+const visiblePoints = (image: JobLabeledImage): MaybePoint[] =>
+  image.points.map((p) => (p && p.visibility === 'visible' ? ([p.x, p.y] as Point) : null));
+
+export async function matchEvaluateJob(payload: unknown, ctx: JobContext): Promise<MatchEvaluateResult> {
+  const p = payload as MatchEvaluatePayload;
+  const started = performance.now();
+  return withNetwork(p, async (net) => {
+    const problems: string[] = [];
+    const keypoints = p.images[0]?.points.length ?? 0;
+    ctx.progress({ step: 0, totalSteps: 2, message: 'describing the labeled images' });
+    const { described } = await describeImages(net, p, p.images, problems);
+    described.forEach((d, i) => {
+      if (d instanceof Error) problems.push(`image ${p.images[i]!.id} left out (${d.message})`);
+    });
+
+    // Different instances: reference labels matched onto the target, against the target's labels.
+    const different: number[][] = Array.from({ length: keypoints }, () => []);
+    let differentPairs = 0;
+    for (const [r, t] of p.differentPairs) {
+      const ref = described[r];
+      const target = described[t];
+      if (!ref || !target || ref instanceof Error || target instanceof Error) continue;
+      differentPairs++;
+      const refPoints = visiblePoints(p.images[r]!);
+      const targetPoints = visiblePoints(p.images[t]!);
+      refPoints.forEach((point, k) => {
+        const truth = targetPoints[k];
+        if (!point || !truth) return;
+        const { match } = matchPoint(ref, point, target);
+        different[k]!.push(Math.hypot(match.x - truth[0], match.y - truth[1]));
+      });
+    }
+
+    // Same instance: each image against a TPS warp of its network input, whose points the warp moves.
+    ctx.progress({ step: 1, totalSteps: 2, message: 'same-instance pairs' });
+    const same: number[][] = Array.from({ length: keypoints }, () => []);
+    const rng = createRng(mixSeed(p.seed, 18));
+    const chosen = described
+      .map((d, i) => ({ d, i }))
+      .filter((e): e is { d: CachedDescriptors; i: number } => !(e.d instanceof Error))
+      .slice(0, p.samePairs);
+    let samePairs = 0;
+    for (const { d, i } of chosen) {
+      const image = p.images[i]!;
+      const pre = await preprocessImage(
+        { path: image.path, crop: image.crop },
+        { size: net.inputSize, mode: 'letterbox', cacheDir: p.cacheDir },
+      );
+      const warp = sampleTps(rng, DEFAULT_TPS);
+      const warpedPixels = tf.tidy(() => {
+        const input = tf.div(tf.tensor4d(pre.data, [1, net.inputSize, net.inputSize, 3], 'int32').toFloat(), 255);
+        return tf.cast(tf.round(tf.mul(warpTps(input as Tensor4D, [warp]), 255)), 'int32');
+      });
+      const data = Uint8Array.from(await warpedPixels.data());
+      warpedPixels.dispose();
+      const [warpedMap] = await describePixels(net, [data]);
+      const warped: CachedDescriptors = { map: warpedMap!, transform: pre.transform };
+      const inputPoints = visiblePoints(image).map((q) => (q ? toInputPoint(pre.transform, q) : null));
+      const moved = tpsPoints(warp, inputPoints, net.inputSize, net.inputSize);
+      samePairs++;
+      inputPoints.forEach((q, k) => {
+        const truthInput = moved[k];
+        if (!q || !truthInput) return;
+        const { match } = matchPoint(d, toOriginalPoint(pre.transform, q), warped);
+        const truth = toOriginalPoint(pre.transform, truthInput);
+        same[k]!.push(Math.hypot(match.x - truth[0], match.y - truth[1]));
+      });
+    }
+    return {
+      same: summarize(same, keypoints, samePairs),
+      different: summarize(different, keypoints, differentPairs),
+      problems,
+      seconds: (performance.now() - started) / 1000,
+    };
+  });
+}
+
+export async function propagateJob(payload: unknown, ctx: JobContext): Promise<PropagateResult> {
+  const p = payload as PropagatePayload;
+  return withNetwork(p, async (net) => {
+    const problems: string[] = [];
+    ctx.progress({ step: 0, totalSteps: 1, message: 'describing the images' });
+    const { described } = await describeImages(net, p, [...p.labeled, ...p.targets], problems);
+    const labeled = described.slice(0, p.labeled.length).flatMap((d, i) => {
+      if (d instanceof Error) {
+        problems.push(`labeled image ${p.labeled[i]!.id} left out (${d.message})`);
+        return [];
+      }
+      const points = visiblePoints(p.labeled[i]!).map((q) => (q ? toGrid(d, q) : null));
+      return [{ map: d.map, points, descriptors: d }];
+    });
+    if (labeled.length === 0) throw new Error('none of the labeled images can be read');
+    const predictions = described.slice(p.labeled.length).flatMap((d, i) => {
+      const imageId = p.targets[i]!.id;
+      if (d instanceof Error) {
+        problems.push(`image ${imageId} cannot be read (${d.message})`);
+        return [];
+      }
+      const points = propagateLabels(d.map, labeled, p.k).map((q) => {
+        if (!q.point) return null;
+        const [x, y] = toImage(d, q.point);
+        return { x, y, score: q.score };
+      });
+      return [{ imageId, points }];
+    });
+    return { predictions, problems };
+  });
+}
+
+/**
+ * For each image: the labeled reference nearest by pooled descriptor, and every keypoint it labels
+ * matched onto the image with its similarity map (what a prediction run stores beside each point).
+ */
+export async function referenceMatches(
+  settings: PredictMatching,
+  images: readonly JobImage[],
+  problems: string[],
+): Promise<Map<number, ReferenceMatches>> {
+  const out = new Map<number, ReferenceMatches>();
+  await withNetwork(settings, async (net) => {
+    const { described } = await describeImages(net, settings, [...settings.references, ...images], problems);
+    const references = described
+      .slice(0, settings.references.length)
+      .flatMap((d, i) => (d instanceof Error ? [] : [{ d, image: settings.references[i]! }]));
+    if (references.length === 0) {
+      problems.push('no matching maps: none of the labeled images can be read');
+      return;
+    }
+    described.slice(settings.references.length).forEach((target, i) => {
+      if (target instanceof Error) return; // the prediction reports the unreadable image
+      const best =
+        references[
+          nearestReferences(
+            target.map,
+            references.map((r) => r.d.map),
+            1,
+          )[0]!
+        ]!;
+      out.set(images[i]!.id, {
+        referenceImageId: best.image.id,
+        keypoints: visiblePoints(best.image).map((point) => {
+          if (!point) return null;
+          const { match, map } = matchPoint(best.d, point, target);
+          return { point, match, map: { ...map, values: Buffer.from(encodeFloat16(map.values)).toString('base64') } };
+        }),
+      });
+    });
+  });
+  return out;
+}

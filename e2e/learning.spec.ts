@@ -107,11 +107,6 @@ test('the app loop: pretrain, pause, resume, queue a training on its features, e
   const scores = (await items.locator('.score').allTextContents()).map(Number);
   expect(scores).toEqual([...scores].sort((a, b) => a - b));
   const reviewCanvas = page.getByTestId('review-canvas');
-  await expect(reviewCanvas).toHaveAttribute('data-drawn-image-id', /^\d+$/);
-  await screenshot(page, 'review');
-
-  // Accept an unlabeled train image by key, then correct a point of another by dragging (train
-  // images, so the retrained model's labels grow).
   const projectDb = join(root, 'learning-project', 'project.sqlite');
   const readDb = <T>(sql: string): T[] => {
     const db = new Database(projectDb, { readonly: true });
@@ -121,6 +116,31 @@ test('the app loop: pretrain, pause, resume, queue a training on its features, e
       db.close();
     }
   };
+  await expect(reviewCanvas).toHaveAttribute('data-drawn-image-id', /^\d+$/);
+  await screenshot(page, 'review');
+
+  // The maps behind a prediction, stored by the prediction run: H the head's heatmap, M the match
+  // from the most similar labeled image, with its reference point and second peak.
+  const mapNote = page.getByTestId('map-note');
+  await page.keyboard.press('h');
+  await expect(mapNote).toContainText("The head's heatmap");
+  await expect(reviewCanvas).toHaveAttribute('data-map', /^\d+x\d+$/);
+  await page.keyboard.press('m');
+  await expect(mapNote).toContainText('Similarity to the reference point');
+  await expect(page.getByRole('figure', { name: 'Reference point' })).toBeVisible();
+  await screenshot(page, 'review-match-map');
+  const runsBefore = readDb<{ n: number }>('SELECT count(*) AS n FROM runs')[0]!.n;
+  await page.reload();
+  await page.getByRole('button', { name: 'Review', exact: true }).click();
+  await expect(reviewCanvas).toHaveAttribute('data-drawn-image-id', /^\d+$/);
+  await page.keyboard.press('m');
+  await expect(mapNote).toContainText('Similarity to the reference point'); // read back from SQLite
+  expect(readDb<{ n: number }>('SELECT count(*) AS n FROM runs')[0]!.n).toBe(runsBefore); // nothing recomputed
+  await page.keyboard.press('m');
+  await expect(reviewCanvas).toHaveAttribute('data-map', '');
+
+  // Accept an unlabeled train image by key, then correct a point of another by dragging (train
+  // images, so the retrained model's labels grow).
   const unlabeledTrain = readDb<{ rel_path: string }>(
     "SELECT rel_path FROM images WHERE labeled_count = 0 AND coalesce(split, 'train') = 'train' ORDER BY rel_path",
   ).map((r) => r.rel_path);

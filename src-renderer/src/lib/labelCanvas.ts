@@ -34,6 +34,12 @@ export interface CanvasPoint {
   labelAt?: Point;
 }
 
+/** A point marked on an overlay map: the match, or the second-best peak (a left/right twin?). */
+export interface MapMark extends Point {
+  kind: 'match' | 'second';
+  label: string;
+}
+
 export interface CanvasEdge {
   a: number;
   b: number;
@@ -57,6 +63,10 @@ const EDGE_COLOR = 'rgba(235, 235, 235, 0.75)';
 export class LabelCanvas {
   private readonly stage: Konva.Stage;
   private readonly imageLayer = new Konva.Layer({ listening: false });
+  /** An overlay map (heatmap, similarity map) over the image, in image pixels. */
+  private readonly mapNode = new Konva.Image({ image: undefined, visible: false, opacity: 0.6, listening: false });
+  /** Where a match landed and its second-best peak, drawn over the map. */
+  private marks: MapMark[] = [];
   private readonly overlay = new Konva.Layer();
   private readonly imageNode = new Konva.Image({ image: undefined, visible: false });
   private view: Viewport = { scale: 1, x: 0, y: 0 };
@@ -82,7 +92,7 @@ export class LabelCanvas {
       width: Math.max(1, container.clientWidth),
       height: Math.max(1, container.clientHeight),
     });
-    this.imageLayer.add(this.imageNode);
+    this.imageLayer.add(this.imageNode, this.mapNode);
     this.stage.add(this.imageLayer, this.overlay);
     container.addEventListener('pointerdown', this.onPointerDown);
     container.addEventListener('pointermove', this.onPointerMove);
@@ -138,6 +148,26 @@ export class LabelCanvas {
     this.renderOverlay(true);
     this.container.dataset.previewImageId = source && preview ? String(imageId) : '';
     this.container.dataset.drawnImageId = source && !preview ? String(imageId) : '';
+  }
+
+  /** Lays a map over `bounds` (image pixels), with its marks; null hides it. */
+  setMap(map: { canvas: HTMLCanvasElement; bounds: Region } | null, marks: MapMark[] = []): void {
+    this.mapNode.setAttrs(
+      map
+        ? {
+            image: map.canvas,
+            visible: true,
+            x: map.bounds.x,
+            y: map.bounds.y,
+            width: map.bounds.w,
+            height: map.bounds.h,
+          }
+        : { image: undefined, visible: false },
+    );
+    this.marks = map ? marks : [];
+    this.container.dataset.map = map ? `${map.canvas.width}x${map.canvas.height}` : '';
+    this.imageLayer.batchDraw();
+    this.renderOverlay();
   }
 
   setPoints(points: CanvasPoint[], edges: CanvasEdge[], currentId: number | null): void {
@@ -254,9 +284,23 @@ export class LabelCanvas {
       if (point.labelAt) this.overlay.add(this.errorVector(point.labelAt, point));
       this.overlay.add(this.pointGroup(point));
     }
+    for (const mark of this.marks) this.overlay.add(this.markGroup(mark));
     if (this.crosshair) this.overlay.add(this.crosshairGroup(this.crosshair));
     if (now) this.overlay.draw();
     else this.overlay.batchDraw();
+  }
+
+  private markGroup(mark: MapMark): Konva.Group {
+    const s = toScreen(this.view, mark);
+    const color = mark.kind === 'match' ? '#ffffff' : '#ff9f43';
+    const group = new Konva.Group({ name: `mark-${mark.kind}`, x: s.x, y: s.y, listening: false });
+    group.add(
+      new Konva.Circle({ radius: 9, stroke: color, strokeWidth: 2, dash: mark.kind === 'second' ? [4, 3] : [] }),
+    );
+    group.add(
+      new Konva.Text({ x: 11, y: 4, text: mark.label, fontSize: 11, fill: color, fontFamily: 'system-ui, sans-serif' }),
+    );
+    return group;
   }
 
   /** A line from a person's label to the model's prediction of the same keypoint. */

@@ -3,6 +3,8 @@
 // image or a point, drag to correct, occluded/absent, undo/redo), each reloading what it changed.
 import type {
   KeypointSchema,
+  Overlay,
+  OverlayKind,
   ReviewFilter,
   ReviewItem,
   ReviewProgress,
@@ -28,6 +30,9 @@ export class ReviewSession {
   progress = $state<ReviewProgress | null>(null);
   currentKeypointId = $state<number | null>(null);
   bitmap = $state.raw<ImageBitmap | null>(null);
+  /** The map shown under the current point: none, the head's heatmap, or the match from a labeled image. */
+  overlayKind = $state<'none' | OverlayKind>('none');
+  overlay = $state.raw<Overlay | null>(null);
   imageError = $state<string | null>(null);
 
   item = $derived<ReviewItem | null>(this.items[this.index] ?? null);
@@ -64,6 +69,33 @@ export class ReviewSession {
       const missed = p.label.source === 'human' && p.distance !== null && p.distance > 0.5;
       return missed ? [label, { ...prediction, labelAt: { x: p.label.x, y: p.label.y } }] : [label];
     });
+  }
+
+  /**
+   * Reads the current point's stored map of `overlayKind` (written by the prediction run; never
+   * recomputed here). Missing maps say why in `overlay === null`.
+   */
+  async loadOverlay(): Promise<void> {
+    const item = this.item;
+    const keypointId = this.currentKeypointId;
+    if (this.overlayKind === 'none' || !item || keypointId === null || this.runId === null) {
+      this.overlay = null;
+      return;
+    }
+    const kind = this.overlayKind;
+    try {
+      const overlay = await this.bridge.call('overlays.find', {
+        runId: this.runId,
+        imageId: item.image.id,
+        keypointId,
+        kind,
+      });
+      if (this.item?.image.id === item.image.id && this.currentKeypointId === keypointId && this.overlayKind === kind)
+        this.overlay = overlay;
+    } catch (error) {
+      this.overlay = null;
+      notices.error(errorMessage(error));
+    }
   }
 
   async open(runId: number): Promise<void> {

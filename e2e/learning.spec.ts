@@ -139,6 +139,31 @@ test('the app loop: pretrain, pause, resume, queue a training on its features, e
   await page.keyboard.press('m');
   await expect(reviewCanvas).toHaveAttribute('data-map', '');
 
+  // "Where is this point elsewhere?": a labeled point matched live on the next image, stored; asked
+  // again after a reload, it is read back from SQLite (no new overlay computed).
+  const overlays = () => readDb<{ n: number }>('SELECT count(*) AS n FROM overlays')[0]!.n;
+  const askAndGoNext = async () => {
+    await page.getByLabel('Filter').selectOption('labeled');
+    await expect(reviewCanvas).toHaveAttribute('data-drawn-image-id', /^\d+$/);
+    const from = await reviewCanvas.getAttribute('data-image-id');
+    await page.getByRole('button', { name: 'Where is this point elsewhere?' }).click();
+    await expect(mapNote).toContainText('go to another image');
+    await page.keyboard.press('d');
+    await expect(reviewCanvas).not.toHaveAttribute('data-image-id', from!);
+    await expect(mapNote).toContainText('Similarity to the reference point', { timeout: 60_000 });
+    await expect(page.getByRole('figure', { name: 'Reference point' })).toContainText(`labeled on image ${from}`);
+  };
+  const overlaysBefore = overlays();
+  await askAndGoNext();
+  const asked = overlays();
+  expect(asked).toBe(overlaysBefore + 1);
+  await screenshot(page, 'review-your-point');
+  await page.reload();
+  await page.getByRole('button', { name: 'Review', exact: true }).click();
+  await askAndGoNext();
+  expect(overlays()).toBe(asked);
+  await page.getByLabel('Filter').selectOption('all');
+
   // Accept an unlabeled train image by key, then correct a point of another by dragging (train
   // images, so the retrained model's labels grow).
   const unlabeledTrain = readDb<{ rel_path: string }>(

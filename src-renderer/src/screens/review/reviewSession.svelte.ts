@@ -31,7 +31,14 @@ export class ReviewSession {
   currentKeypointId = $state<number | null>(null);
   bitmap = $state.raw<ImageBitmap | null>(null);
   /** The map shown under the current point: none, the head's heatmap, or the match from a labeled image. */
-  overlayKind = $state<'none' | OverlayKind>('none');
+  overlayKind = $state<'none' | OverlayKind | 'query'>('none');
+  /**
+   * A person's question "where is this point on the other images": a labeled point of one image,
+   * matched live on each image shown with the model's own backbone (matching.match), stored as an
+   * overlay and read back from SQLite the next time.
+   */
+  query = $state<{ imageId: number; keypointId: number; featuresRunId: number } | null>(null);
+  computing = $state(false);
   overlay = $state.raw<Overlay | null>(null);
   imageError = $state<string | null>(null);
 
@@ -83,6 +90,7 @@ export class ReviewSession {
       return;
     }
     const kind = this.overlayKind;
+    if (kind === 'query') return this.loadQuery();
     try {
       const overlay = await this.bridge.call('overlays.find', {
         runId: this.runId,
@@ -95,6 +103,51 @@ export class ReviewSession {
     } catch (error) {
       this.overlay = null;
       notices.error(errorMessage(error));
+    }
+  }
+
+  /** Asks where the current point (a label of this image) is on the other images. */
+  askWhere(featuresRunId: number): void {
+    const item = this.item;
+    const point = item?.points.find((p) => p.keypointId === this.currentKeypointId);
+    if (!item || !point?.label) {
+      notices.info('Choose a labeled point first: its match is shown on the other images.');
+      return;
+    }
+    this.query = { imageId: item.image.id, keypointId: point.keypointId, featuresRunId };
+    this.overlayKind = 'query';
+  }
+
+  private async loadQuery(): Promise<void> {
+    const query = this.query;
+    const item = this.item;
+    if (!query || !item || item.image.id === query.imageId) {
+      this.overlay = null;
+      return;
+    }
+    const fromQuery = (o: Overlay | null) =>
+      o?.reference?.imageId === query.imageId && o.keypointId === query.keypointId ? o : null;
+    try {
+      const asked = { runId: query.featuresRunId, imageId: item.image.id, keypointId: query.keypointId };
+      let overlay = fromQuery(await this.bridge.call('overlays.find', { ...asked, kind: 'match' }));
+      if (!overlay) {
+        // Not asked before: computed now (a worker), stored, and read back from SQLite next time.
+        this.computing = true;
+        const { overlayId } = await this.bridge.call('matching.match', {
+          features: query.featuresRunId,
+          referenceImageId: query.imageId,
+          keypointId: query.keypointId,
+          targetImageId: item.image.id,
+        });
+        overlay = await this.bridge.call('overlays.get', { overlayId });
+      }
+      if (this.item?.image.id === item.image.id && this.query === query && this.overlayKind === 'query')
+        this.overlay = overlay;
+    } catch (error) {
+      this.overlay = null;
+      notices.error(errorMessage(error));
+    } finally {
+      this.computing = false;
     }
   }
 

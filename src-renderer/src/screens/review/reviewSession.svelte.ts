@@ -184,19 +184,20 @@ export class ReviewSession {
       return;
     }
     const generation = ++this.generation;
-    this.index = index;
-    if (!this.item?.points.some((p) => p.keypointId === this.currentKeypointId))
-      this.currentKeypointId = item.points[0]?.keypointId ?? null;
+    // The item and its pixels change together: the new points are never drawn over the old image.
+    let bitmap: ImageBitmap | null = null;
+    let imageError: string | null = null;
     try {
-      const bitmap = await this.bitmaps.load(this.bridge.imageUrl(item.image.id, 'full'));
-      if (generation !== this.generation) return;
-      this.bitmap = bitmap;
-      this.imageError = null;
+      bitmap = await this.bitmaps.load(this.bridge.imageUrl(item.image.id, 'full'));
     } catch (error) {
-      if (generation !== this.generation) return;
-      this.bitmap = null;
-      this.imageError = errorMessage(error);
+      imageError = errorMessage(error);
     }
+    if (generation !== this.generation) return;
+    this.index = index;
+    this.bitmap = bitmap;
+    this.imageError = imageError;
+    if (!item.points.some((p) => p.keypointId === this.currentKeypointId))
+      this.currentKeypointId = item.points[0]?.keypointId ?? null;
     for (const next of [this.items[index + 1], this.items[index - 1]])
       if (next) this.bitmaps.load(this.bridge.imageUrl(next.image.id, 'full')).catch(() => undefined);
   }

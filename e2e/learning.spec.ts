@@ -144,12 +144,14 @@ test('the app loop: pretrain, pause, resume, queue a training on its features, e
   const overlays = () => readDb<{ n: number }>('SELECT count(*) AS n FROM overlays')[0]!.n;
   const askAndGoNext = async () => {
     await page.getByLabel('Filter').selectOption('labeled');
-    await expect(reviewCanvas).toHaveAttribute('data-drawn-image-id', /^\d+$/);
-    const from = await reviewCanvas.getAttribute('data-image-id');
+    await expect(items).toHaveCount(LABELED);
+    const firstPath = (await items.first().getAttribute('title'))!;
+    const from = String(readDb<{ id: number }>(`SELECT id FROM images WHERE rel_path = '${firstPath}'`)[0]!.id);
+    await expect(reviewCanvas).toHaveAttribute('data-image-id', from);
     await page.getByRole('button', { name: 'Where is this point elsewhere?' }).click();
     await expect(mapNote).toContainText('go to another image');
     await page.keyboard.press('d');
-    await expect(reviewCanvas).not.toHaveAttribute('data-image-id', from!);
+    await expect(reviewCanvas).not.toHaveAttribute('data-image-id', from);
     await expect(mapNote).toContainText('Similarity to the reference point', { timeout: 60_000 });
     await expect(page.getByRole('figure', { name: 'Reference point' })).toContainText(`labeled on image ${from}`);
   };
@@ -166,20 +168,21 @@ test('the app loop: pretrain, pause, resume, queue a training on its features, e
 
   // Accept an unlabeled train image by key, then correct a point of another by dragging (train
   // images, so the retrained model's labels grow).
-  const unlabeledTrain = readDb<{ rel_path: string }>(
-    "SELECT rel_path FROM images WHERE labeled_count = 0 AND coalesce(split, 'train') = 'train' ORDER BY rel_path",
-  ).map((r) => r.rel_path);
+  const unlabeledTrain = readDb<{ id: number; rel_path: string }>(
+    "SELECT id, rel_path FROM images WHERE labeled_count = 0 AND coalesce(split, 'train') = 'train' ORDER BY rel_path",
+  );
   expect(unlabeledTrain.length).toBeGreaterThanOrEqual(2);
   await page.getByLabel('Filter').selectOption('unlabeled');
   await expect(items).toHaveCount(FRAMES - LABELED);
-  await reviewList.getByTitle(unlabeledTrain[0]!).click();
-  const acceptedImage = await reviewCanvas.getAttribute('data-image-id');
+  await reviewList.getByTitle(unlabeledTrain[0]!.rel_path).click();
+  const acceptedImage = String(unlabeledTrain[0]!.id);
+  await expect(reviewCanvas).toHaveAttribute('data-image-id', acceptedImage);
   await reviewCanvas.click({ position: { x: 5, y: 5 } });
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('review-progress')).toContainText('1 / 16 reviewed');
-  await reviewList.getByTitle(unlabeledTrain[1]!).click();
-  await expect(reviewCanvas).not.toHaveAttribute('data-image-id', acceptedImage!);
-  const correctedImage = Number(await reviewCanvas.getAttribute('data-image-id'));
+  await reviewList.getByTitle(unlabeledTrain[1]!.rel_path).click();
+  const correctedImage = unlabeledTrain[1]!.id;
+  await expect(reviewCanvas).toHaveAttribute('data-image-id', String(correctedImage));
   const point = page.getByRole('list', { name: 'Points of this image' }).getByRole('button').first();
   await expect(point).toContainText('predicted');
   const predicted = (await request

@@ -167,18 +167,19 @@ export class ReviewSession {
         limit: PAGE,
         ...(this.keypointFilter === null ? {} : { keypointId: this.keypointFilter }),
       });
-      this.items = page.items;
       this.total = page.total;
       await this.refreshProgress();
-      await this.show(Math.min(Math.max(at, 0), page.items.length - 1));
+      await this.show(Math.min(Math.max(at, 0), page.items.length - 1), page.items);
     } catch (error) {
       notices.error(errorMessage(error));
     }
   }
 
-  async show(index: number): Promise<void> {
-    const item = this.items[index];
+  /** Shows item `index` of `items` (a reloaded list replaces the shown one with its image). */
+  async show(index: number, items: ReviewItem[] = this.items): Promise<void> {
+    const item = items[index];
     if (!item) {
+      this.items = items;
       this.index = -1;
       this.bitmap = null;
       return;
@@ -193,12 +194,13 @@ export class ReviewSession {
       imageError = errorMessage(error);
     }
     if (generation !== this.generation) return;
+    this.items = items;
     this.index = index;
     this.bitmap = bitmap;
     this.imageError = imageError;
     if (!item.points.some((p) => p.keypointId === this.currentKeypointId))
       this.currentKeypointId = item.points[0]?.keypointId ?? null;
-    for (const next of [this.items[index + 1], this.items[index - 1]])
+    for (const next of [items[index + 1], items[index - 1]])
       if (next) this.bitmaps.load(this.bridge.imageUrl(next.image.id, 'full')).catch(() => undefined);
   }
 

@@ -11,156 +11,23 @@
 // adds the wait for the next animation frame, when the browser paints it; "first pixels" is
 // the first drawing of the new image, its thumbnail when the full image was not decoded yet.
 // The photos are generated once into the OS temp folder and reused (delete it to regenerate).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium, type Page } from '@playwright/test';
-import sharp from 'sharp';
-import type { ApiMethod, ApiRequest, ApiResponse } from '../src-shared/api.js';
-import type { WireResult } from '../src-shared/bridge.js';
-
-const WIDTH = 4000;
-const HEIGHT = 3000;
-const CHROMIUM = '/usr/bin/chromium';
-
-function argNumber(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i > 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} needs a non-negative number`);
-  return value;
-}
-
-/** A photo-like 12-megapixel image: gradients, waves and sensor-like noise (JPEG of a few MB). */
-function basePixels(): Buffer {
-  const px = Buffer.alloc(WIDTH * HEIGHT * 3);
-  let seed = 7;
-  for (let y = 0; y < HEIGHT; y++) {
-    for (let x = 0; x < WIDTH; x++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const noise = (seed >> 16) % 20;
-      const i = (y * WIDTH + x) * 3;
-      px[i] = (x * 200) / WIDTH + noise;
-      px[i + 1] = (y * 200) / HEIGHT + 40 * Math.sin(x / 90) + noise;
-      px[i + 2] = 120 + 90 * Math.sin((x + 2 * y) / 160) + noise;
-    }
-  }
-  return px;
-}
-
-async function generatePhotos(dir: string, count: number): Promise<void> {
-  const marker = path.join(dir, `.complete-${count}`);
-  if (existsSync(marker)) return;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const base = basePixels();
-  for (let i = 0; i < count; i++) {
-    await sharp(base, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
-      .modulate({ hue: (i * 37) % 360 })
-      .jpeg({ quality: 90 })
-      .toFile(path.join(dir, `photo_${String(i).padStart(3, '0')}.jpg`));
-  }
-  writeFileSync(marker, '');
-}
-
-interface Host {
-  url: string;
-  token: string;
-  process: ChildProcess;
-}
-
-async function startHost(token: string): Promise<Host> {
-  const child = spawn(
-    process.execPath,
-    ['bin/landmark-studio.mjs', 'serve', '--empty', '--port', '0', '--token', token],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    const match = /running at (http:\/\/\S+?)\?token=/.exec(line);
-    if (match?.[1]) return { url: match[1], token, process: child };
-  }
-  throw new Error('`landmark-studio serve` exited before printing its URL.');
-}
-
-async function call<M extends ApiMethod>(host: Host, method: M, req: ApiRequest<M>): Promise<ApiResponse<M>> {
-  const response = await fetch(`${host.url}api/${method}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${host.token}` },
-    body: JSON.stringify(req),
-  });
-  const body = (await response.json()) as WireResult<ApiResponse<M>>;
-  if (!body.ok) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
-
-type Mark = { full: boolean; drawn: number; frame: number };
-type Probe = { inputs: number[]; marks: Mark[] };
-
-/** Records input and canvas-drawn times inside the page, on the page's own clock. */
-async function instrument(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    // No named functions in here: tsx would wrap them in a helper the page does not have.
-    const w = window as unknown as { probe: Probe };
-    w.probe = { inputs: [], marks: [] };
-    window.addEventListener('keydown', (e) => w.probe.inputs.push(e.timeStamp), { capture: true });
-    window.addEventListener('pointerdown', (e) => w.probe.inputs.push(e.timeStamp), { capture: true });
-    const canvas = document.querySelector<HTMLElement>('[data-testid="label-canvas"]')!;
-    new MutationObserver((records) => {
-      const drawn = performance.now();
-      for (const record of records) {
-        const full = record.attributeName === 'data-drawn-image-id';
-        if (!canvas.getAttribute(record.attributeName!)) continue; // cleared, not drawn
-        requestAnimationFrame(() => w.probe.marks.push({ full, drawn, frame: performance.now() }));
-      }
-    }).observe(canvas, { attributes: true, attributeFilter: ['data-drawn-image-id', 'data-preview-image-id'] });
-  });
-}
-
-interface Timing {
-  /** Input to the first pixels of the new image (its thumbnail when the full image was not ready). */
-  first: number;
-  /** Input to the full image drawn, and to the animation frame that paints it. */
-  drawn: number;
-  frame: number;
-}
-
-/** Runs one input and returns the latencies of the image it brings. */
-async function measure(page: Page, act: () => Promise<void>): Promise<Timing> {
-  const before = await page.evaluate(() => (window as unknown as { probe: Probe }).probe.marks.length);
-  await act();
-  await page.waitForFunction(
-    (n) => (window as unknown as { probe: Probe }).probe.marks.slice(n).some((m) => m.full),
-    before,
-    { timeout: 30_000 },
-  );
-  return page.evaluate((n) => {
-    const { inputs, marks } = (window as unknown as { probe: Probe }).probe;
-    const input = inputs[inputs.length - 1]!;
-    const after = marks.slice(n);
-    const full = after.find((m) => m.full)!;
-    return { first: after[0]!.drawn - input, drawn: full.drawn - input, frame: full.frame - input };
-  }, before);
-}
-
-function summary(name: string, timings: Timing[]): string {
-  const stats = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-    return `median ${at(0.5).toFixed(1)}  p90 ${at(0.9).toFixed(1)}  max ${sorted[sorted.length - 1]!.toFixed(1)}`;
-  };
-  return [
-    `${name} (n=${timings.length})`,
-    `  input -> first pixels: ${stats(timings.map((t) => t.first))} ms`,
-    `  input -> full drawn:   ${stats(timings.map((t) => t.drawn))} ms`,
-    `  input -> full frame:   ${stats(timings.map((t) => t.frame))} ms`,
-    `  each, full drawn: ${timings.map((t) => t.drawn.toFixed(0)).join(' ')}`,
-  ].join('\n');
-}
+import {
+  argNumber,
+  call,
+  generatePhotos,
+  HEIGHT,
+  instrument,
+  launchChromium,
+  measure,
+  startHost,
+  summary,
+  type Timing,
+  WIDTH,
+} from './browserHarness.js';
 
 async function main(): Promise<void> {
   const switches = argNumber('switches', 8);
@@ -178,11 +45,8 @@ async function main(): Promise<void> {
   );
 
   const projectDir = mkdtempSync(path.join(os.tmpdir(), 'landmark-bench-switch-project-'));
-  const host = await startHost(randomBytes(18).toString('base64url'));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  const host = await startHost(randomBytes(18).toString('base64url'), os.tmpdir());
+  const browser = await launchChromium();
   try {
     await call(host, 'project.create', { projectDir, imageRoot: photos });
     for (const name of ['nose', 'left eye', 'right eye']) await call(host, 'keypoints.add', { name });
@@ -201,7 +65,7 @@ async function main(): Promise<void> {
       undefined,
       { timeout: 60_000 },
     );
-    await instrument(page);
+    await instrument(page, 'label-canvas');
     console.log(
       `chromium ${browser.version()} (--disable-gpu: software canvas), ${os.cpus().length} CPUs, ` +
         `load average ${os.loadavg()[0]!.toFixed(1)}, viewport 1600x1000`,

@@ -205,6 +205,35 @@ def decode(logits):
     return out
 
 
+def infer(a):
+    """Inference throughput from file to coordinates, as bench/predict-throughput.ts times ours."""
+    torch.set_num_threads(a.threads)
+    labels = json.load(open(os.path.join(a.data, "labels.json")))
+    files = [os.path.join(a.data, "images", it["file"]) for it in labels["items"]]
+    net = HeatmapNet(len(labels["names"])).eval()
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    with torch.no_grad():
+        for i in range(0, len(files), 16):
+            batch = [letterbox(f, a.input_size) for f in files[i : i + 16]]
+            decode(net((torch.stack([img for img, _ in batch]) - MEAN) / STD))
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps(
+            dict(
+                framework="pytorch",
+                torch=torch.__version__,
+                threads=torch.get_num_threads(),
+                images=len(files),
+                inputSize=a.input_size,
+                seconds=round(seconds, 2),
+                cpuSeconds=round(time.process_time() - cpu_started, 2),
+                imagesPerSecond=round(len(files) / seconds, 2),
+            )
+        )
+    )
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
@@ -216,7 +245,10 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--infer", action="store_true", help="time inference only (decode file, forward, decode peaks) on every image")
     a = ap.parse_args()
+    if a.infer:
+        return infer(a)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)

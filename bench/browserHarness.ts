@@ -3,6 +3,7 @@
 // HTTP, Debian's chromium, and latencies taken inside the page on its own clock.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type Browser, type Page } from '@playwright/test';
@@ -180,4 +181,19 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
   });
+}
+
+/**
+ * The 4000x3000 photo set the switch benches share (generated once into the OS temp folder, then
+ * reused), after checking that the renderer they drive is built.
+ */
+export async function benchPhotos(count: number): Promise<string> {
+  if (!existsSync('out/renderer/index.html')) throw new Error('Build the renderer first: npm run build');
+  const photos = path.join(os.tmpdir(), 'landmark-bench-switch-photos');
+  const started = Date.now();
+  await generatePhotos(photos, count);
+  console.log(
+    `photos: ${count} x ${WIDTH}x${HEIGHT} JPEG in ${photos} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
+  return photos;
 }

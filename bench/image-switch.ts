@@ -12,21 +12,19 @@
 // the first drawing of the new image, its thumbnail when the full image was not decoded yet.
 // The photos are generated once into the OS temp folder and reused (delete it to regenerate).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   argNumber,
   call,
-  generatePhotos,
-  HEIGHT,
+  benchPhotos,
   instrument,
   launchChromium,
   measure,
   startHost,
   summary,
   type Timing,
-  WIDTH,
 } from './browserHarness.js';
 
 async function main(): Promise<void> {
@@ -35,14 +33,7 @@ async function main(): Promise<void> {
   const pause = argNumber('pause', 1500);
   // Two runs of `switches` nexts, then `coldJumps` jumps to every other row below those.
   const imageCount = 2 * switches + 2 + 2 * coldJumps;
-  if (!existsSync('out/renderer/index.html')) throw new Error('Build the renderer first: npm run build');
-
-  const photos = path.join(os.tmpdir(), 'landmark-bench-switch-photos');
-  const started = Date.now();
-  await generatePhotos(photos, imageCount);
-  console.log(
-    `photos: ${imageCount} x ${WIDTH}x${HEIGHT} JPEG in ${photos} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
-  );
+  const photos = await benchPhotos(imageCount);
 
   const projectDir = mkdtempSync(path.join(os.tmpdir(), 'landmark-bench-switch-project-'));
   const host = await startHost(randomBytes(18).toString('base64url'), os.tmpdir());

@@ -8,14 +8,14 @@
 // and predicted: the screen reads stored predictions only, so the switch is the same, and this
 // takes seconds instead of minutes. The photos are shared with bench:switch (same folder).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ProjectStore } from '../src-main/store/projectStore.js';
 import {
   argNumber,
   call,
-  generatePhotos,
+  benchPhotos,
   HEIGHT,
   instrument,
   launchChromium,
@@ -62,14 +62,7 @@ async function main(): Promise<void> {
   const pause = argNumber('pause', 1500);
   // 26 by default: the photo set bench:switch generates with its defaults, reused.
   const imageCount = switches + 2;
-  if (!existsSync('out/renderer/index.html')) throw new Error('Build the renderer first: npm run build');
-
-  const photos = path.join(os.tmpdir(), 'landmark-bench-switch-photos');
-  const started = Date.now();
-  await generatePhotos(photos, imageCount);
-  console.log(
-    `photos: ${imageCount} x ${WIDTH}x${HEIGHT} JPEG in ${photos} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
-  );
+  const photos = await benchPhotos(imageCount);
 
   const projectDir = mkdtempSync(path.join(os.tmpdir(), 'landmark-bench-review-project-'));
   const host = await startHost(randomBytes(18).toString('base64url'), os.tmpdir());

@@ -14,6 +14,16 @@ export interface CheckpointMetadata<Config> {
   step: number;
 }
 
+/** The metadata a method writes with its weights, from its state (the reader's twin). */
+export function checkpointMetadata<Config>(
+  method: string,
+  stateVersion: number,
+  state: { config: Config; seed: number; imageCount: number; totalSteps: number; step: number },
+): CheckpointMetadata<Config> {
+  const { config, seed, imageCount, totalSteps, step } = state;
+  return { method, stateVersion, config, seed, imageCount, totalSteps, step };
+}
+
 /**
  * The metadata of the checkpoint in `dir`, or a WeightsError when it was written by another
  * method (`label` names this one in messages) or by an unknown version of its state layout.

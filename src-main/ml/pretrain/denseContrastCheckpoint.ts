@@ -6,7 +6,7 @@
 import type { Variable } from '@tensorflow/tfjs';
 import type { BackboneConfig } from '../backbones/index.js';
 import { loadWeightsInto, saveWeights, WeightsError } from '../weights.js';
-import { readCheckpointMetadata, type CheckpointMetadata } from './checkpointMetadata.js';
+import { checkpointMetadata, readCheckpointMetadata, type CheckpointMetadata } from './checkpointMetadata.js';
 import {
   createDenseContrastState,
   DENSE_CONTRAST_DEFAULTS,
@@ -31,15 +31,7 @@ function stateVariables(state: DenseContrastState): Map<string, Variable> {
 
 /** Writes the whole state to `dir` atomically, replacing an older checkpoint there. */
 export async function saveDenseContrastState(state: DenseContrastState, dir: string): Promise<void> {
-  const metadata: DenseContrastCheckpointMetadata = {
-    method: METHOD,
-    stateVersion: STATE_VERSION,
-    config: state.config,
-    seed: state.seed,
-    imageCount: state.imageCount,
-    totalSteps: state.totalSteps,
-    step: state.step,
-  };
+  const metadata: DenseContrastCheckpointMetadata = checkpointMetadata(METHOD, STATE_VERSION, state);
   await saveWeights(dir, stateVariables(state), metadata as unknown as Record<string, unknown>);
 }
 

@@ -5,7 +5,7 @@
 // leaves the previous checkpoint whole.
 import type { BackboneConfig } from '../backbones/index.js';
 import { loadWeightsInto, saveWeights, WeightsError } from '../weights.js';
-import { readCheckpointMetadata, type CheckpointMetadata } from './checkpointMetadata.js';
+import { checkpointMetadata, readCheckpointMetadata, type CheckpointMetadata } from './checkpointMetadata.js';
 import type { Variable } from '@tensorflow/tfjs';
 import { createMocoState, disposeMocoState, mocoEpoch, type BackboneFactory, type MocoState } from './moco.js';
 import type { MocoConfig } from './mocoConfig.js';
@@ -32,13 +32,7 @@ function stateVariables(state: MocoState): Map<string, Variable> {
 /** Writes the whole state to `dir` atomically, replacing an older checkpoint there. */
 export async function saveMocoState(state: MocoState, dir: string): Promise<void> {
   const metadata: MocoCheckpointMetadata = {
-    method: METHOD,
-    stateVersion: STATE_VERSION,
-    config: state.config,
-    seed: state.seed,
-    imageCount: state.imageCount,
-    totalSteps: state.totalSteps,
-    step: state.step,
+    ...checkpointMetadata(METHOD, STATE_VERSION, state),
     epoch: mocoEpoch(state),
     queuePointer: state.queue.pointer,
   };

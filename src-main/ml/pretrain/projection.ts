@@ -18,7 +18,7 @@ import { tf } from '../engine.js';
 import { hypercolumnChannels, hypercolumnConfigFor, resizeBilinear } from '../hypercolumn.js';
 import { normalizeImageNet } from '../image/normalize.js';
 import { loadWeightsInto, saveWeights } from '../weights.js';
-import { readCheckpointMetadata, type CheckpointMetadata } from './checkpointMetadata.js';
+import { checkpointMetadata, readCheckpointMetadata, type CheckpointMetadata } from './checkpointMetadata.js';
 import { warmupCosineLearningRate } from './learningRate.js';
 import { PROJECTION_DEFAULTS, type ProjectionConfig } from './projectionConfig.js';
 import { SgdMomentum } from './sgdMomentum.js';
@@ -236,15 +236,7 @@ function stateVariables(state: ProjectionState): Map<string, Variable> {
 }
 
 export async function saveProjectionState(state: ProjectionState, dir: string): Promise<void> {
-  const metadata: ProjectionCheckpointMetadata = {
-    method: METHOD,
-    stateVersion: STATE_VERSION,
-    config: state.config,
-    seed: state.seed,
-    imageCount: state.imageCount,
-    totalSteps: state.totalSteps,
-    step: state.step,
-  };
+  const metadata: ProjectionCheckpointMetadata = checkpointMetadata(METHOD, STATE_VERSION, state);
   await saveWeights(dir, stateVariables(state), metadata as unknown as Record<string, unknown>);
 }
 

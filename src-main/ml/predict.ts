@@ -3,7 +3,13 @@
 // through each image's input transform. Unreadable images are reported, not fatal.
 import type { Tensor4D } from '@tensorflow/tfjs';
 import type { CropBox } from '../../src-shared/domain.js';
-import { clampToRegion, inputBounds, toOriginalPoint, type ResizeMode } from '../../src-shared/geometry.js';
+import {
+  clampToRegion,
+  inputBounds,
+  toOriginalPoint,
+  type InputTransform,
+  type ResizeMode,
+} from '../../src-shared/geometry.js';
 import { BatchLoader } from './image/batchLoader.js';
 import type { ImageSource } from './image/preprocess.js';
 
@@ -51,6 +57,11 @@ export interface PredictOptions {
   signal?: AbortSignal;
   /** Called after each batch with the number of images done. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Sees each batch's network inputs (disposed after the call) and its rows' items and input
+   * transforms, for work on the same inputs (the matching maps) without decoding the files again.
+   */
+  onBatch?: (images: Tensor4D, rows: { id: string | number; transform: InputTransform }[]) => void;
 }
 
 export interface PredictionReport {
@@ -81,6 +92,10 @@ export async function predictLandmarks(
       if (options.signal?.aborted)
         throw Object.assign(new Error(`prediction cancelled after ${done} images`), { name: 'AbortError' });
       out = model.predictInput(batch.images);
+      options.onBatch?.(
+        batch.images,
+        batch.indices.map((itemIndex, row) => ({ id: items[itemIndex]!.id, transform: batch.transforms[row]! })),
+      );
     } finally {
       batch.images.dispose();
     }

@@ -17,17 +17,20 @@ import { DEFAULT_TPS, sampleTps, tpsPoints, warpTps } from '../../ml/augment/tps
 import { loadCheckpointBackbone } from '../../ml/backbones/checkpointBackbone.js';
 import { createBackbone } from '../../ml/backbones/index.js';
 import { tf } from '../../ml/engine.js';
-import { preprocessImage } from '../../ml/image/preprocess.js';
+import { pixelsToTensor } from '../../ml/image/normalize.js';
+import { preprocessImage, type PreprocessedImage } from '../../ml/image/preprocess.js';
 import { DescriptorCache, type CachedDescriptors } from '../../ml/matching/descriptorCache.js';
 import {
   describePixels,
   descriptorAt,
   gridToInput,
   inputToGrid,
+  type DescriptorMap,
   type DescriptorNetwork,
 } from '../../ml/matching/descriptors.js';
 import { findPeaks, similarityMap } from '../../ml/matching/match.js';
-import { nearestReferences, propagateLabels } from '../../ml/matching/propagate.js';
+import { propagateLabels } from '../../ml/matching/propagate.js';
+import { describeInputs, ReferenceMatcher } from '../../ml/matching/referenceMatcher.js';
 import { encodeFloat16 } from '../../../src-shared/float16.js';
 import { readProjection } from '../../ml/pretrain/projection.js';
 import type { DescriptorSourceSpec } from '../featureRuns.js';
@@ -126,20 +129,18 @@ export async function describeImages(
   return { described: out as (CachedDescriptors | Error)[], cached };
 }
 
-/** Original-pixel point -> grid coordinates of a map computed under `t`. */
-const toGrid = (d: CachedDescriptors, p: Point): Point =>
-  inputToGrid(d.map, d.transform.width, toInputPoint(d.transform, p));
-const toImage = (d: CachedDescriptors, p: Point): Point =>
+/** A grid laid over an image's network input: where its cells are in the image. */
+type PlacedGrid = { map: Pick<DescriptorMap, 'width' | 'height'>; transform: InputTransform };
+
+/** Original-pixel point -> grid coordinates of a map computed under `d.transform`. */
+const toGrid = (d: PlacedGrid, p: Point): Point => inputToGrid(d.map, d.transform.width, toInputPoint(d.transform, p));
+const toImage = (d: PlacedGrid, p: Point): Point =>
   toOriginalPoint(d.transform, gridToInput(d.map, d.transform.width, p));
 
-/** Matches a reference point on a target: the match in the target's pixels, and the similarity map. */
-export function matchPoint(
-  reference: CachedDescriptors,
-  point: Point,
-  target: CachedDescriptors,
-): { match: MatchResult; map: JobMap } {
-  const similarity = similarityMap(target.map, descriptorAt(reference.map, toGrid(reference, point)));
-  const peaks = findPeaks(similarity, target.map.width, target.map.height);
+/** A target's similarity map -> the match in the target's pixels and the map as stored. */
+function matchFromSimilarity(similarity: Float32Array, target: PlacedGrid): { match: MatchResult; map: JobMap } {
+  const { width, height } = target.map;
+  const peaks = findPeaks(similarity, width, height);
   const [x, y] = toImage(target, peaks.point);
   const second = peaks.second ? toImage(target, peaks.second.point) : null;
   return {
@@ -150,13 +151,17 @@ export function matchPoint(
       second: second && peaks.second ? { x: second[0], y: second[1], score: peaks.second.score } : null,
       margin: peaks.margin,
     },
-    map: {
-      width: target.map.width,
-      height: target.map.height,
-      bounds: inputBounds(target.transform),
-      values: Array.from(similarity),
-    },
+    map: { width, height, bounds: inputBounds(target.transform), values: Array.from(similarity) },
   };
+}
+
+/** Matches a reference point on a target: the match in the target's pixels, and the similarity map. */
+export function matchPoint(
+  reference: CachedDescriptors,
+  point: Point,
+  target: CachedDescriptors,
+): { match: MatchResult; map: JobMap } {
+  return matchFromSimilarity(similarityMap(target.map, descriptorAt(reference.map, toGrid(reference, point))), target);
 }
 
 async function withNetwork<T>(settings: DescriptorJobSettings, fn: (net: DescriptorNetwork) => Promise<T>): Promise<T> {
@@ -312,43 +317,92 @@ export async function propagateJob(payload: unknown, ctx: JobContext): Promise<P
 }
 
 /**
- * For each image: the labeled reference nearest by pooled descriptor, and every keypoint it labels
- * matched onto the image with its similarity map (what a prediction run stores beside each point).
+ * A prediction run's matching maps, made as it predicts: the labeled references are read and
+ * described once at the model's input size, then each batch of network inputs the head has just
+ * seen is matched on the device (ml/matching/referenceMatcher.ts): its nearest reference by pooled
+ * descriptor, and every keypoint that reference labels, with its similarity map.
  */
-export async function referenceMatches(
-  settings: PredictMatching,
-  images: readonly JobImage[],
-  problems: string[],
-): Promise<Map<number, ReferenceMatches>> {
-  const out = new Map<number, ReferenceMatches>();
-  await withNetwork(settings, async (net) => {
-    const { described } = await describeImages(net, settings, [...settings.references, ...images], problems);
-    const references = described
-      .slice(0, settings.references.length)
-      .flatMap((d, i) => (d instanceof Error ? [] : [{ d, image: settings.references[i]! }]));
-    if (references.length === 0) {
-      problems.push('no matching maps: none of the labeled images can be read');
-      return;
+export class PredictionMatcher {
+  readonly matches = new Map<number, ReferenceMatches>();
+
+  private constructor(
+    private readonly net: DescriptorNetwork & { dispose(): void },
+    private readonly matcher: ReferenceMatcher,
+    private readonly references: { image: JobLabeledImage; points: MaybePoint[] }[],
+  ) {}
+
+  /** Null (with the reason in `problems`) when none of the references can be read. */
+  static async open(
+    settings: PredictMatching,
+    inputSize: number,
+    problems: string[],
+  ): Promise<PredictionMatcher | null> {
+    const net = openDescriptorNetwork(settings.features);
+    try {
+      const read: { image: JobLabeledImage; pre: PreprocessedImage }[] = [];
+      for (const image of settings.references) {
+        try {
+          const pre = await preprocessImage(
+            { path: image.path, crop: image.crop },
+            { size: inputSize, mode: 'letterbox', cacheDir: settings.cacheDir },
+          );
+          read.push({ image, pre });
+        } catch (err) {
+          problems.push(`labeled image ${image.id} left out of the matching maps (${(err as Error).message})`);
+        }
+      }
+      if (read.length === 0) {
+        problems.push('no matching maps: none of the labeled images can be read');
+        net.dispose();
+        return null;
+      }
+      const inputs = pixelsToTensor(
+        read.map((r) => r.pre.data),
+        inputSize,
+        inputSize,
+      );
+      const maps = (() => {
+        try {
+          return describeInputs(net, inputs);
+        } finally {
+          inputs.dispose();
+        }
+      })();
+      const references = read.map(({ image }) => ({ image, points: visiblePoints(image) }));
+      const matcher = new ReferenceMatcher(
+        net,
+        read.map(({ pre }, r) => ({
+          map: maps[r]!,
+          points: references[r]!.points.map((q) => (q ? toGrid({ map: maps[r]!, transform: pre.transform }, q) : null)),
+        })),
+      );
+      return new PredictionMatcher(net, matcher, references);
+    } catch (err) {
+      net.dispose();
+      throw err;
     }
-    described.slice(settings.references.length).forEach((target, i) => {
-      if (target instanceof Error) return; // the prediction reports the unreadable image
-      const best =
-        references[
-          nearestReferences(
-            target.map,
-            references.map((r) => r.d.map),
-            1,
-          )[0]!
-        ]!;
-      out.set(images[i]!.id, {
-        referenceImageId: best.image.id,
-        keypoints: visiblePoints(best.image).map((point) => {
-          if (!point) return null;
-          const { match, map } = matchPoint(best.d, point, target);
+  }
+
+  /** Matches a batch of network inputs [B, S, S, 3] in [0, 1] (not disposed), one row per image. */
+  matchBatch(images: Tensor4D, rows: readonly { id: number; transform: InputTransform }[]): void {
+    this.matcher.similarities(images).forEach((found, i) => {
+      const { id, transform } = rows[i]!;
+      const target = { map: { width: found.width, height: found.height }, transform };
+      const reference = this.references[found.reference]!;
+      this.matches.set(id, {
+        referenceImageId: reference.image.id,
+        keypoints: found.maps.map((similarity, j) => {
+          const point = reference.points[j];
+          if (!similarity || !point) return null;
+          const { match, map } = matchFromSimilarity(similarity, target);
           return { point, match, map: { ...map, values: Buffer.from(encodeFloat16(map.values)).toString('base64') } };
         }),
       });
     });
-  });
-  return out;
+  }
+
+  dispose(): void {
+    this.matcher.dispose();
+    this.net.dispose();
+  }
 }

@@ -5,17 +5,25 @@ import { predictLandmarks } from '../../ml/predict.js';
 import type { PredictPayload, PredictResult } from '../jobTypes.js';
 import type { JobContext } from '../protocol.js';
 import { loadLandmarkModel } from './landmarkModel.js';
-import { referenceMatches } from './match.js';
+import { PredictionMatcher } from './match.js';
 
 export async function predictJob(payload: unknown, ctx: JobContext): Promise<PredictResult> {
   const { modelDir, images, cacheDir, matching } = payload as PredictPayload;
   const model = loadLandmarkModel(modelDir);
   const started = performance.now();
+  const problems: string[] = [];
+  let matcher: PredictionMatcher | null = null;
   try {
     ctx.progress({ step: 0, totalSteps: images.length });
+    matcher = matching ? await PredictionMatcher.open(matching, model.predictor.inputSize, problems) : null;
     const report = await predictLandmarks(model.predictor, images, {
       cacheDir,
       signal: ctx.signal,
+      onBatch: (inputs, rows) =>
+        matcher?.matchBatch(
+          inputs,
+          rows.map((r) => ({ id: Number(r.id), transform: r.transform })),
+        ),
       onProgress: (done, total) => {
         const seconds = (performance.now() - started) / 1000;
         ctx.progress({
@@ -26,9 +34,8 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
         });
       },
     });
-    const problems = [...report.problems];
-    if (matching) ctx.progress({ step: images.length, totalSteps: images.length, message: 'matching maps' });
-    const matches = matching ? await referenceMatches(matching, images, problems) : new Map();
+    problems.push(...report.problems);
+    const matches = matcher?.matches ?? new Map();
     const seconds = (performance.now() - started) / 1000;
     return {
       predictions: report.predictions.map((p) => ({
@@ -49,6 +56,7 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
       imagesPerSecond: report.predictions.length / Math.max(seconds, 1e-9),
     };
   } finally {
+    matcher?.dispose();
     model.dispose();
   }
 }

@@ -195,6 +195,14 @@ test('the app loop: pretrain, pause, resume, queue a training on its features, e
   const view = JSON.parse((await reviewCanvas.getAttribute('data-view'))!) as { scale: number; x: number; y: number };
   const box = (await reviewCanvas.boundingBox())!;
   const at = (x: number, y: number) => ({ x: box.x + x * view.scale + view.x, y: box.y + y * view.scale + view.y });
+  // Names and confidences are off (N shows them all); a point's shows while the pointer is on it.
+  const last = predicted.result.at(-1)!;
+  const hovered = at(last.x, last.y);
+  const tag = { x: hovered.x, y: hovered.y - 30, width: 130, height: 30 };
+  const unhovered = await page.screenshot({ clip: tag });
+  await page.mouse.move(hovered.x, hovered.y);
+  await expect.poll(async () => (await page.screenshot({ clip: tag })).equals(unhovered)).toBe(false);
+  await screenshot(page, 'review-hover');
   const from = at(first.x, first.y);
   await page.mouse.move(from.x, from.y);
   await page.mouse.down();
@@ -246,4 +254,15 @@ test('the app loop: pretrain, pause, resume, queue a training on its features, e
   const suggested = page.getByTestId('suggestions').getByRole('button');
   await expect(suggested).toHaveCount(3, { timeout: 120_000 });
   await screenshot(page, 'review-suggestions');
+  // The same suggestions as a filter of the labeling screen's image list.
+  const titles = await suggested.evaluateAll((buttons) => buttons.map((b) => b.getAttribute('title')));
+  await page.getByRole('button', { name: 'Label', exact: true }).click();
+  await page.getByRole('radiogroup', { name: 'Show' }).getByRole('radio', { name: 'Label next' }).click();
+  const suggestedRows = page.getByTestId('image-row');
+  await expect(suggestedRows).toHaveCount(3);
+  await expect(page.getByTestId('image-count')).toHaveText('3 images');
+  expect(
+    new Set(await suggestedRows.locator('.name').evaluateAll((names) => names.map((n) => n.getAttribute('title')))),
+  ).toEqual(new Set(titles));
+  await screenshot(page, 'label-suggested');
 });

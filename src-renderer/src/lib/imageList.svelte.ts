@@ -5,8 +5,11 @@ import type { Bridge } from './bridge.js';
 
 export const PAGE_SIZE = 200;
 
+/** The server's filters, and 'suggested': the "label these next" images, in suggestion order. */
+export type ListFilter = ImageFilter | 'suggested';
+
 export class ImageListModel {
-  filter = $state<ImageFilter>('all');
+  filter = $state<ListFilter>('all');
   total = $state(0);
   /** Loaded pages by page index; a page is replaced whole so Svelte sees the change. */
   pages = $state<Record<number, ImageSummary[]>>({});
@@ -16,16 +19,30 @@ export class ImageListModel {
   private readonly pending = new Map<number, Promise<void>>();
   /** Bumped on every reset so answers for an old filter are dropped. */
   private generation = 0;
+  /** What 'suggested' lists: given whole (at most a page), not fetched. */
+  private suggested: ImageSummary[] = [];
 
   constructor(private readonly bridge: Bridge) {}
 
   /** Drops every page and reloads the first one (after a filter change, an import, a copy). */
-  async reset(filter: ImageFilter = this.filter): Promise<void> {
+  async reset(filter: ListFilter = this.filter): Promise<void> {
     this.generation++;
     this.filter = filter;
     this.pages = {};
     this.pending.clear();
+    if (filter === 'suggested') {
+      this.total = this.suggested.length;
+      this.pages = { 0: this.suggested };
+      this.error = null;
+      return;
+    }
     await this.ensurePage(0);
+  }
+
+  /** The images the 'suggested' filter lists (shown at the next reset to it). */
+  setSuggested(images: ImageSummary[]): void {
+    if (images.length > PAGE_SIZE) throw new Error(`at most ${PAGE_SIZE} suggestions fit the list`);
+    this.suggested = images;
   }
 
   itemAt(index: number): ImageSummary | undefined {
@@ -70,7 +87,7 @@ export class ImageListModel {
   }
 
   private ensurePage(page: number): Promise<void> {
-    if (this.pages[page]) return Promise.resolve();
+    if (this.pages[page] || this.filter === 'suggested') return Promise.resolve();
     const inFlight = this.pending.get(page);
     if (inFlight) return inFlight;
     const generation = this.generation;

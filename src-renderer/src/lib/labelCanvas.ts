@@ -355,21 +355,31 @@ export class LabelCanvas {
         fillEnabled: !hollow,
       }),
     );
-    if (this.showNames || current) {
-      // Light text on a dark tag reads on any image; the disc carries the colour.
-      const label = new Konva.Label({ x: POINT_RADIUS + 3, y: -POINT_RADIUS - 16, listening: false });
-      label.add(new Konva.Tag({ fill: 'rgba(12, 13, 16, 0.72)', cornerRadius: 3 }));
-      label.add(
-        new Konva.Text({
-          text: predicted ? `${point.name} ${predicted.confidence.toFixed(2)}` : point.name,
-          padding: 3,
-          fontSize: 12,
-          fontFamily: 'system-ui, sans-serif',
-          fill: current ? '#ffffff' : '#dcdfe4',
-          fontStyle: current ? 'bold' : 'normal',
-        }),
-      );
-      group.add(label);
+    // Light text on a dark tag reads on any image; the disc carries the colour. Hidden names
+    // (names off, not the current point) show while the pointer is on the point.
+    const label = new Konva.Label({ x: POINT_RADIUS + 3, y: -POINT_RADIUS - 16, listening: false, name: 'point-name' });
+    label.add(new Konva.Tag({ fill: 'rgba(12, 13, 16, 0.72)', cornerRadius: 3 }));
+    label.add(
+      new Konva.Text({
+        text: predicted ? `${point.name} ${predicted.confidence.toFixed(2)}` : point.name,
+        padding: 3,
+        fontSize: 12,
+        fontFamily: 'system-ui, sans-serif',
+        fill: current ? '#ffffff' : '#dcdfe4',
+        fontStyle: current ? 'bold' : 'normal',
+      }),
+    );
+    const alwaysNamed = this.showNames || current;
+    label.visible(alwaysNamed);
+    group.add(label);
+    if (!alwaysNamed) {
+      const hover = (shown: boolean) => () => {
+        label.visible(shown);
+        if (shown) group.moveToTop();
+        this.overlay.batchDraw();
+      };
+      group.on('mouseenter', hover(true));
+      group.on('mouseleave', hover(false));
     }
     group.dragBoundFunc((pos) => {
       if (!this.region) return pos;

@@ -85,6 +85,11 @@ if (!(Number.isInteger(nTrain) && nTrain > 0)) throw new Error(`--train takes a 
 const seeds = args.seeds.split(',').map(Number);
 if (seeds.some((seed) => !Number.isInteger(seed)))
   throw new Error(`--seeds takes integers, e.g. 1,2,3; got ${args.seeds}`);
+if (
+  args['input-size'] !== undefined &&
+  !(Number.isInteger(Number(args['input-size'])) && Number(args['input-size']) >= 32)
+)
+  throw new Error(`--input-size takes a whole number of pixels, 32 or more; got ${args['input-size']}`);
 if (args.data !== undefined && (args.crop !== undefined || args.test !== undefined))
   throw new Error(
     '--data trains what the product trains (its training crop) and holds out a fixed half: --crop and --test apply to demo frames only',
@@ -389,6 +394,8 @@ async function realComparison(dir: string) {
   // The product's own path: a scratch project over the images, the labels imported as a user
   // would, and the N training images alone in its train split.
   const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), 'landmark-bench-real-'));
+  // Removed however the bench ends, a failed import or training included.
+  process.on('exit', () => fs.rmSync(projectDir, { recursive: true, force: true }));
   const services = createServices({ paths: ANYWHERE });
   const call = <M extends ApiMethod>(method: M, req: ApiRequest<M>) =>
     dispatch(services.handlers, method, req) as Promise<ApiResponse<M>>;
@@ -471,10 +478,7 @@ async function realComparison(dir: string) {
       warnings: prepared.warnings,
       differencesFromTwin: differences,
     },
-    close: () => {
-      store.close();
-      fs.rmSync(projectDir, { recursive: true, force: true });
-    },
+    close: () => store.close(),
   };
 }
 

@@ -9,9 +9,11 @@ src-main/ml/heads/heatmapHead.ts + src-main/ml/train/trainHeatmapHead.ts:
   -> 1x1 conv to K logits; stride 4.
   Gaussian targets (sigma 1.5 cells) normalised to sum 1, cross-entropy against each landmark's
   spatial softmax, masked channels for points that are not visible. Adam (coupled L2 1e-4 on conv kernels), cosine schedule, batch 8.
-  Augmentation: rotation +-180, log-uniform scale 0.8-1.25, flips swapping flip partners,
-  translation putting the points' box anywhere it fits, brightness/contrast +-0.2.
-  Decoding: argmax + parabola fit on the logits.
+  Augmentation: rotation, log-uniform scale, flips swapping flip partners and translation within
+  the ranges given (default the fixed recipe: +-180 degrees, 0.8-1.25, flips, the points' box
+  anywhere it fits; bench/regressor.ts --data passes the ranges a run chooses from its labels),
+  brightness/contrast +-0.2.
+  Decoding: argmax + parabola fit on the logits; points kept on the image.
 
 Input: a dataset folder with images/ and labels.json (ml/demo/writeDataset.ts layout). Frames are
 letterboxed into a square input of --input-size pixels; errors are in original frame pixels.
@@ -20,6 +22,8 @@ spent and training stops when it is spent (bench/regressor.ts does the same).
 
   pip install --retries 0 torch pillow numpy
   python3 bench/pytorch/heatmap_reference.py --data DIR --train 20 --test 40 --budget 60
+  python3 bench/pytorch/heatmap_reference.py --data DIR --split split.json --flip off \
+      --rotation 30 --scale 0.8,1.2 --translate 0.1,0.05 --budget 60
 
 Prints one JSON line with the figures.
 """
@@ -102,29 +106,60 @@ def load(data_dir, names, size):
 
 
 # ---- augmentation --------------------------------------------------------------------------
-def sample_affine(rng, pts, visible, in_size, size):
+def uniform_within(rng, lo, hi, lo_limit, hi_limit):
+    """Uniform in [lo, hi] intersected with [lo_limit, hi_limit]; the limit nearest 0 when they miss
+    (heatmapBatches.ts uniformWithin)."""
+    a, b = max(lo, lo_limit), min(hi, hi_limit)
+    return rng.uniform(a, b) if a <= b else min(max(0.0, lo_limit), hi_limit)
+
+
+def shifted(dx, dy):
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]])
+
+
+def sample_affine(rng, pts, visible, in_size, size, aug):
     """Input->augmented 3x3 matrix, flip flag: rotation/scale/flip about the in_size letterbox's
-    centre, then the points' box anywhere in the size x size output (a training crop when
-    size < in_size). Mirrors trainHeatmapHead.ts sampleAugmentation."""
-    flipped = rng.random() < 0.5
-    s = math.exp(rng.uniform(math.log(0.8), math.log(1.25)))
-    a = math.radians(rng.uniform(-180, 180))
+    centre, then a shift into the size x size output (a training crop when size < in_size).
+    Mirrors heatmapBatches.ts sampleAugmentation: with translate 'anywhere' the points' box goes
+    anywhere it fits in the output; with a range [tx, ty] (fractions of the input side) the box
+    turns about its own centre, moves at most that far within the letterbox, and a crop window
+    inside the letterbox holding it is cut."""
+    flipped = aug["flip"] and rng.random() < 0.5
+    lo, hi = aug["scale"]
+    s = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    a = math.radians(rng.uniform(-aug["rotation"], aug["rotation"]))
     c = in_size / 2
     m = np.eye(3)
     if flipped:
         m = np.array([[-1, 0, in_size], [0, 1, 0], [0, 0, 1.0]]) @ m
     rot = np.array([[math.cos(a) * s, -math.sin(a) * s, 0], [math.sin(a) * s, math.cos(a) * s, 0], [0, 0, 1]])
-    m = np.array([[1, 0, c], [0, 1, c], [0, 0, 1.0]]) @ rot @ np.array([[1, 0, -c], [0, 1, -c], [0, 0, 1.0]]) @ m
-    moved = (m[:2, :2] @ pts[visible].T).T + m[:2, 2] if visible.any() else np.zeros((0, 2))
-    shift = []
-    for axis in range(2):
-        if len(moved) == 0:
-            shift.append(0.0)
-            continue
-        lo, hi = moved[:, axis].min(), moved[:, axis].max()
-        shift.append(rng.uniform(1 - lo, size - 1 - hi) if hi - lo < size - 2 else rng.uniform(1 - hi, size - 1 - lo))
-    m = np.array([[1, 0, shift[0]], [0, 1, shift[1]], [0, 0, 1.0]]) @ m
-    return m, flipped
+    m = shifted(c, c) @ rot @ shifted(-c, -c) @ m
+    if not visible.any():
+        return m, flipped
+    if aug["translate"] == "anywhere":
+        moved = (m[:2, :2] @ pts[visible].T).T + m[:2, 2]
+        shift = []
+        for axis in range(2):
+            lo, hi = moved[:, axis].min(), moved[:, axis].max()
+            shift.append(rng.uniform(1 - lo, size - 1 - hi) if hi - lo < size - 2 else rng.uniform(1 - hi, size - 1 - lo))
+        return shifted(*shift) @ m, flipped
+    box_lo, box_hi = pts[visible].min(0), pts[visible].max(0)
+    cx, cy = (box_lo + box_hi) / 2 - c
+    about = shifted(cx, cy) @ m @ shifted(-cx, -cy)
+    moved = (about[:2, :2] @ pts[visible].T).T + about[:2, 2]
+    m_lo, m_hi = moved.min(0), moved.max(0)
+    d = [
+        uniform_within(rng, -t * in_size, t * in_size, 1 - m_lo[axis], in_size - 1 - m_hi[axis])
+        for axis, t in enumerate(aug["translate"])
+    ]
+
+    def origin(lo, hi):
+        if hi - lo < size - 2:
+            return uniform_within(rng, hi + 1 - size, lo - 1, 0, in_size - size)
+        return uniform_within(rng, lo + 1 - size, hi - 1, 0, in_size - size)
+
+    o = [origin(m_lo[axis] + d[axis], m_hi[axis] + d[axis]) for axis in range(2)]
+    return shifted(d[0] - o[0], d[1] - o[1]) @ about, flipped
 
 
 def warp(images, mats, size):
@@ -139,13 +174,13 @@ def warp(images, mats, size):
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def make_batch(rng, examples, idx, in_size, size, sigma, flip_perm):
+def make_batch(rng, examples, idx, in_size, size, sigma, flip_perm, aug):
     imgs, mats, targets, masks = [], [], [], []
     k = len(flip_perm)
     cells = math.ceil(size / 4)
     for i in idx:
         e = examples[i]
-        m, flipped = sample_affine(rng, e["pts"], e["visible"], in_size, size)
+        m, flipped = sample_affine(rng, e["pts"], e["visible"], in_size, size, aug)
         pts = (m[:2, :2] @ e["pts"].T).T + m[:2, 2]
         vis = e["visible"].copy()
         if flipped:
@@ -246,20 +281,37 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--infer", action="store_true", help="time inference only (decode file, forward, decode peaks) on every image")
+    ap.add_argument("--split", help='JSON file {"train": [file, ...], "test": [file, ...]} replacing --train/--test')
+    ap.add_argument("--flip-pairs", help="partners as JSON index pairs, e.g. [[1,2]] (default: labels.json flipPairs)")
+    ap.add_argument("--flip", choices=["on", "off"], default="on", help="horizontal flips swapping partners")
+    ap.add_argument("--rotation", type=float, default=180, help="degrees either side")
+    ap.add_argument("--scale", default="0.8,1.25", help="LO,HI, sampled log-uniformly")
+    ap.add_argument("--translate", default="anywhere", help="X,Y (fractions of the input side) or anywhere")
     a = ap.parse_args()
     if a.infer:
         return infer(a)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
-    files = [it["file"] for it in json.load(open(os.path.join(a.data, "labels.json")))["items"]]
-    train, labels = load(a.data, set(files[: a.train]), a.input_size)
-    test, _ = load(a.data, set(files[a.train : a.train + a.test]), a.input_size)
+    if a.split:
+        split = json.load(open(a.split))
+        train_files, test_files = split["train"], split["test"]
+    else:
+        files = [it["file"] for it in json.load(open(os.path.join(a.data, "labels.json")))["items"]]
+        train_files, test_files = files[: a.train], files[a.train : a.train + a.test]
+    train, labels = load(a.data, set(train_files), a.input_size)
+    test, _ = load(a.data, set(test_files), a.input_size)
     k = len(labels["names"])
     flip_perm = list(range(k))
-    for p, q in labels.get("flipPairs", []):
+    for p, q in json.loads(a.flip_pairs) if a.flip_pairs else labels.get("flipPairs", []):
         flip_perm[p], flip_perm[q] = q, p
     flip_perm = np.array(flip_perm)
+    aug = dict(
+        flip=a.flip == "on",
+        rotation=a.rotation,
+        scale=[float(v) for v in a.scale.split(",")],
+        translate="anywhere" if a.translate == "anywhere" else [float(v) for v in a.translate.split(",")],
+    )
     crop = min(a.crop or a.input_size, a.input_size)
     net = HeatmapNet(k)
     decay = [p for p in net.parameters() if p.dim() == 4]
@@ -276,7 +328,7 @@ def main():
         idx, order = order[: a.batch], order[a.batch :]
         for g in opt.param_groups:
             g["lr"] = 0.5 * 1e-3 * (1 + math.cos(math.pi * done))
-        x, t, m = make_batch(rng, train, idx, a.input_size, crop, 1.5, flip_perm)
+        x, t, m = make_batch(rng, train, idx, a.input_size, crop, 1.5, flip_perm, aug)
         loss = spatial_ce_loss(net(x), t, m)
         opt.zero_grad()
         loss.backward()
@@ -296,7 +348,7 @@ def main():
     cpu_seconds = time.process_time() - cpu_started
 
     net.eval()
-    errors, base = [], []
+    errors, base = [[] for _ in range(k)], [[] for _ in range(k)]
     # Mean-shape baseline (src-shared/metrics.ts): mean frame-relative position of each keypoint.
     rel = [np.where(e["known"][:, None], e["orig"] / np.array(e["wh"]), np.nan) for e in train]
     mean_shape = np.nanmean(np.stack(rel), 0)
@@ -306,12 +358,17 @@ def main():
             coords = decode(net((torch.stack([e["img"] for e in chunk]) - MEAN) / STD))
             for e, c in zip(chunk, coords):
                 sx, sy, px, py = e["map"]
-                orig = np.stack([(c[:, 0] - px) / sx, (c[:, 1] - py) / sy], 1)
                 w, h = e["wh"]
+                # Kept on the image, as ours (predict.ts clampToRegion): a peak in the letterbox
+                # padding names the nearest place on the image.
+                orig = np.stack([np.clip((c[:, 0] - px) / sx, 0, w), np.clip((c[:, 1] - py) / sy, 0, h)], 1)
                 for j in range(k):
                     if e["known"][j]:
-                        errors.append(np.hypot(*(orig[j] - e["orig"][j])))
-                        base.append(np.hypot(*(mean_shape[j] * [w, h] - e["orig"][j])))
+                        errors[j].append(np.hypot(*(orig[j] - e["orig"][j])))
+                        base[j].append(np.hypot(*(mean_shape[j] * [w, h] - e["orig"][j])))
+
+    def per_keypoint(values):
+        return [round(float(np.mean(v)), 2) if v else None for v in values]
     print(
         json.dumps(
             dict(
@@ -326,8 +383,10 @@ def main():
                 cpuSeconds=round(cpu_seconds, 1),
                 imagesPerSecond=round(steps * a.batch / seconds, 2),
                 finalLoss=round(loss, 5),
-                pixelError=round(float(np.mean(errors)), 2),
-                baselinePixelError=round(float(np.mean(base)), 2),
+                pixelError=round(float(np.mean(np.concatenate(errors))), 2),
+                pixelErrorPerKeypoint=per_keypoint(errors),
+                baselinePixelError=round(float(np.mean(np.concatenate(base))), 2),
+                baselinePixelErrorPerKeypoint=per_keypoint(base),
             )
         )
     )

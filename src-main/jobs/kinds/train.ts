@@ -1,23 +1,60 @@
 // The 'train' job (in the worker): builds the backbone, trains the chosen few-shot head on the
 // labeled images, streams step, loss, images/s and ETA, and writes the model to its folder.
+import type { Backbone } from '../../ml/backbones/index.js';
 import type { LabeledItem } from '../../ml/train/labeledExamples.js';
-import { heatmapAugmentation, type TrainControl } from '../../ml/train/config.js';
-import { trainHeatmapHead } from '../../ml/train/trainHeatmapHead.js';
+import { heatmapAugmentation, type HeatmapHeadConfig, type TrainControl } from '../../ml/train/config.js';
+import { trainHeatmapHead, type HeatmapHeadTrainingInput } from '../../ml/train/trainHeatmapHead.js';
 import { trainPaperHead } from '../../ml/train/trainPaperHead.js';
-import type { TrainPayload, TrainResult } from '../jobTypes.js';
+import type { JobLabeledImage, TrainPayload, TrainResult } from '../jobTypes.js';
 import type { JobContext } from '../protocol.js';
 import { buildBackbone, FEATURE_STAGES, MODEL_RESIZE_MODE, saveLandmarkModel } from './landmarkModel.js';
 
+const labeledItems = (items: readonly JobLabeledImage[]): LabeledItem[] =>
+  items.map((item) => ({ id: item.id, path: item.path, crop: item.crop, points: item.points }));
+
+/** What a run's heatmap head is trained from: its prepared payload less where the model goes. */
+export type HeatmapTraining = Pick<
+  TrainPayload,
+  'spec' | 'items' | 'flipPairs' | 'budgetSeconds' | 'augmentation' | 'cacheDir'
+>;
+
+/**
+ * The heatmap head's configuration and training input of a run. Exported so that
+ * bench:regressor's real-data mode trains exactly what `train` would, not a bench recipe.
+ */
+export function heatmapTrainingConfig(
+  training: Pick<HeatmapTraining, 'spec' | 'budgetSeconds' | 'augmentation'>,
+): Partial<HeatmapHeadConfig> {
+  const { spec, budgetSeconds, augmentation } = training;
+  const stages = FEATURE_STAGES[spec.backbone];
+  return {
+    inputSize: spec.inputSize,
+    fineTune: spec.fineTune,
+    steps: spec.steps,
+    ...(budgetSeconds === null ? {} : { budgetSeconds }),
+    backboneStage: stages.heatmap,
+    outputStride: stages.heatmapStride,
+    ...(augmentation ? { augmentation: heatmapAugmentation(augmentation) } : {}),
+  };
+}
+
+export function heatmapTrainingInput(training: HeatmapTraining, backbone: Backbone): HeatmapHeadTrainingInput {
+  return {
+    backbone,
+    items: labeledItems(training.items),
+    keypointCount: training.spec.keypointCount,
+    flipPairs: training.flipPairs,
+    config: heatmapTrainingConfig(training),
+    cacheDir: training.cacheDir,
+    seed: training.spec.seed,
+  };
+}
+
 export async function trainJob(payload: unknown, ctx: JobContext): Promise<TrainResult> {
-  const { spec, features, items, flipPairs, budgetSeconds, augmentation, modelDir, cacheDir } = payload as TrainPayload;
+  const training = payload as TrainPayload;
+  const { spec, features, items, budgetSeconds, modelDir, cacheDir } = training;
   const budget = budgetSeconds === null ? {} : { budgetSeconds };
   ctx.progress({ step: 0, totalSteps: spec.steps, message: 'loading images' });
-  const labeled: LabeledItem[] = items.map((item) => ({
-    id: item.id,
-    path: item.path,
-    crop: item.crop,
-    points: item.points,
-  }));
   const control: TrainControl = {
     signal: ctx.signal,
     onProgress: (p) => {
@@ -31,35 +68,15 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
       ctx.metric(p.step, { loss: p.loss, learningRate: p.learningRate });
     },
   };
-  const stages = FEATURE_STAGES[spec.backbone];
   const backbone = buildBackbone(spec, features);
   try {
     const { model, report } =
       spec.head === 'heatmap'
-        ? await trainHeatmapHead(
-            {
-              backbone,
-              items: labeled,
-              keypointCount: spec.keypointCount,
-              flipPairs,
-              config: {
-                inputSize: spec.inputSize,
-                fineTune: spec.fineTune,
-                steps: spec.steps,
-                ...budget,
-                backboneStage: stages.heatmap,
-                outputStride: stages.heatmapStride,
-                ...(augmentation ? { augmentation: heatmapAugmentation(augmentation) } : {}),
-              },
-              cacheDir,
-              seed: spec.seed,
-            },
-            control,
-          )
+        ? await trainHeatmapHead(heatmapTrainingInput(training, backbone), control)
         : await trainPaperHead(
             {
               backbone,
-              items: labeled,
+              items: labeledItems(items),
               keypointCount: spec.keypointCount,
               // Paper 000: a 48x48 grid for 96x96 input, i.e. half the input side.
               config: {
@@ -69,7 +86,7 @@ export async function trainJob(payload: unknown, ctx: JobContext): Promise<Train
                 ...budget,
               },
               resizeMode: MODEL_RESIZE_MODE,
-              stages: stages.paper,
+              stages: FEATURE_STAGES[spec.backbone].paper,
               cacheDir,
               seed: spec.seed,
             },

@@ -140,6 +140,15 @@ export const HEATMAP_HEAD_DEFAULTS: HeatmapHeadConfig = {
   },
 };
 
+/** A heatmap head's whole configuration: `overrides` on the defaults, augmentation field by field. */
+export function resolveHeatmapHeadConfig(overrides: Partial<HeatmapHeadConfig> = {}): HeatmapHeadConfig {
+  return {
+    ...HEATMAP_HEAD_DEFAULTS,
+    ...overrides,
+    augmentation: { ...HEATMAP_HEAD_DEFAULTS.augmentation, ...overrides.augmentation },
+  };
+}
+
 /** The heatmap head's augmentation with these geometric ranges (flips at the default rate when on). */
 export function heatmapAugmentation(geometric: GeometricAugmentation): HeatmapHeadConfig['augmentation'] {
   const defaults = HEATMAP_HEAD_DEFAULTS.augmentation;

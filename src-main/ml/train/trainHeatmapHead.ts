@@ -8,7 +8,7 @@ import { tf } from '../engine.js';
 import { HeatmapHead } from '../heads/heatmapHead.js';
 import { normalizeImageNet } from '../image/normalize.js';
 import type { LandmarkPredictor } from '../predict.js';
-import { HEATMAP_HEAD_DEFAULTS, type HeatmapHeadConfig, type TrainControl } from './config.js';
+import { resolveHeatmapHeadConfig, type HeatmapHeadConfig, type TrainControl } from './config.js';
 import { HeatmapBatchWorker } from './heatmapBatches.js';
 import { loadLabeledExamples, type LabeledItem } from './labeledExamples.js';
 import { runTrainLoop } from './trainLoop.js';
@@ -63,11 +63,7 @@ export async function trainHeatmapHead(
   input: HeatmapHeadTrainingInput,
   control: TrainControl = {},
 ): Promise<{ model: HeatmapLandmarkModel; report: TrainingReport }> {
-  const config: HeatmapHeadConfig = {
-    ...HEATMAP_HEAD_DEFAULTS,
-    ...input.config,
-    augmentation: { ...HEATMAP_HEAD_DEFAULTS.augmentation, ...input.config?.augmentation },
-  };
+  const config = resolveHeatmapHeadConfig(input.config);
   const k = input.keypointCount;
   const set = await loadLabeledExamples(input.items, {
     inputSize: config.inputSize,

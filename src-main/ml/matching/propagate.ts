@@ -1,9 +1,19 @@
 // Label propagation (issue 18): a keypoint on a new image is predicted by matching it from the k
 // labeled images whose pooled descriptors are most like the new image's, and combining their
 // matches by a median weighted by match score. Works from a single labeled image.
-import type { Point } from '../../../src-shared/geometry.js';
-import { descriptorAt, pooledDescriptor, type DescriptorMap } from './descriptors.js';
-import { findPeaks, similarityMap } from './match.js';
+//
+// Coarse to fine: where the object is small in the image (the demo critter on 5% of a 640x480
+// frame covers a few cells of the 48x48 grid), most whole-image matches land on background. So a
+// coarse pass on the whole image locates the object (the densest cluster of its points' matches),
+// then the target is described again on a crop around that place and every labeled image on a
+// crop of the same size around its labeled points, and the points are matched crop to crop.
+// Where that crop would be as large as the image (an object filling it), the whole-image matches
+// are the answer.
+import type { CropBox } from '../../../src-shared/domain.js';
+import type { MaybePoint, Point } from '../../../src-shared/geometry.js';
+import type { CachedDescriptors } from './descriptorCache.js';
+import { descriptorAt, gridToImage, imageToGrid, pooledDescriptor, type DescriptorMap } from './descriptors.js';
+import { findPeaks, similarityMap, similarityMaps } from './match.js';
 
 /** A labeled image: its descriptor map and its points in grid coordinates (null = not labeled). */
 export interface LabeledMap {
@@ -48,7 +58,7 @@ export function nearestReferences(target: DescriptorMap, references: readonly De
     .map((s) => s.i);
 }
 
-/** Every keypoint of `target` from its k nearest labeled references. */
+/** Every keypoint of `target` from its k nearest labeled references, grid coordinates (one scale: no crops). */
 export function propagateLabels(target: DescriptorMap, labeled: readonly LabeledMap[], k: number): PropagatedPoint[] {
   if (labeled.length === 0) throw new Error('label propagation needs at least one labeled image');
   const keypoints = labeled[0]!.points.length;
@@ -81,5 +91,181 @@ export function propagateLabels(target: DescriptorMap, labeled: readonly Labeled
       score: matches.reduce((s, m, i) => s + m.score * weights[i]!, 0) / total,
       references: matches.length,
     };
+  });
+}
+
+/** A labeled image: its whole-image descriptors and its visible labeled points, original pixels. */
+export interface LabeledImage {
+  described: CachedDescriptors;
+  points: MaybePoint[];
+}
+
+/** A crop to describe, original pixels of a labeled image or of a target. */
+export interface CropRequest {
+  of: 'labeled' | 'target';
+  index: number;
+  box: CropBox;
+}
+
+/** Descriptors of crops, one per request, in order. */
+export type DescribeCrops = (requests: readonly CropRequest[]) => Promise<CachedDescriptors[]>;
+
+/**
+ * Crop side per object radius: the object spans half the crop (a 48x48 grid gives it about 24
+ * cells across), and a coarse location off by up to the radius still has all its points inside.
+ */
+export const CROP_SIDE_PER_RADIUS = 4;
+
+/** The centroid of the visible points and the distance of the farthest one from it; null without points. */
+export function pointSpread(points: readonly MaybePoint[]): { centre: Point; radius: number } | null {
+  const visible = points.filter((p): p is Point => p !== null);
+  if (visible.length === 0) return null;
+  const centre: Point = [
+    visible.reduce((s, p) => s + p[0], 0) / visible.length,
+    visible.reduce((s, p) => s + p[1], 0) / visible.length,
+  ];
+  return { centre, radius: Math.max(...visible.map((p) => Math.hypot(p[0] - centre[0], p[1] - centre[1]))) };
+}
+
+/**
+ * The coarse pass: where the object is (original pixels of the target), from maps of the target at
+ * the references' scale (`tiles`: overlapping crops that cover it). Every labeled point of the
+ * references is matched on every tile and keeps its best match; the object is where those crowd:
+ * the match with the most score-weighted company within `radius`, moved to the weighted mean of
+ * the matches around it until it settles (mean shift). Matches on background scatter, matches on
+ * the object agree. Null when the references label nothing.
+ */
+export function locateObject(
+  tiles: readonly CachedDescriptors[],
+  references: readonly LabeledImage[],
+  radius: number,
+): Point | null {
+  const points = references.flatMap((ref) =>
+    ref.points.flatMap((p) =>
+      p && insideRegion(ref.described.transform.region, p)
+        ? [descriptorAt(ref.described.map, imageToGrid(ref.described, p))]
+        : [],
+    ),
+  );
+  const cells = tiles.length ? tiles[0]!.map.width * tiles[0]!.map.height : 0;
+  const matches = similarityMaps(
+    tiles.map((t) => t.map),
+    points,
+  ).flatMap((similarity) => {
+    let best: { at: Point; weight: number } | null = null;
+    for (const [i, tile] of tiles.entries()) {
+      const peak = findPeaks(similarity.subarray(i * cells, (i + 1) * cells), tile.map.width, tile.map.height);
+      if (!best || peak.score > best.weight) best = { at: gridToImage(tile, peak.point), weight: peak.score };
+    }
+    return best ? [{ at: best.at, weight: Math.max(best.weight, 1e-3) }] : [];
+  });
+  if (matches.length === 0) return null;
+  const near = (c: Point) => matches.filter((m) => Math.hypot(m.at[0] - c[0], m.at[1] - c[1]) <= radius);
+  const support = (c: Point) => near(c).reduce((s, m) => s + m.weight, 0);
+  let centre = matches.reduce((best, m) => (support(m.at) > support(best.at) ? m : best)).at;
+  for (let step = 0; step < 10; step++) {
+    const around = near(centre);
+    const total = around.reduce((s, m) => s + m.weight, 0);
+    const moved: Point = [
+      around.reduce((s, m) => s + m.at[0] * m.weight, 0) / total,
+      around.reduce((s, m) => s + m.at[1] * m.weight, 0) / total,
+    ];
+    const shift = Math.hypot(moved[0] - centre[0], moved[1] - centre[1]);
+    centre = moved;
+    if (shift < radius * 1e-3) break;
+  }
+  return centre;
+}
+
+/** Squares of side `side` over `region`, each half over the next, the last of a row or column flush with its edge. */
+export function tileRegion(region: CropBox, side: number): CropBox[] {
+  const starts = (from: number, length: number): number[] => {
+    const count = Math.max(1, Math.ceil((length - side) / (side / 2)) + 1);
+    return Array.from({ length: count }, (_, i) =>
+      count === 1 ? from + (length - side) / 2 : from + ((length - side) * i) / (count - 1),
+    );
+  };
+  return starts(region.y, region.h).flatMap((y) =>
+    starts(region.x, region.w).map((x) => ({
+      x: Math.round(x),
+      y: Math.round(y),
+      w: Math.round(side),
+      h: Math.round(side),
+    })),
+  );
+}
+
+const squareAround = (centre: Point, side: number): CropBox => ({
+  x: Math.round(centre[0] - side / 2),
+  y: Math.round(centre[1] - side / 2),
+  w: Math.round(side),
+  h: Math.round(side),
+});
+
+const insideRegion = (region: CropBox, p: Point): boolean =>
+  p[0] >= region.x && p[1] >= region.y && p[0] <= region.x + region.w && p[1] <= region.y + region.h;
+
+/** `propagateLabels` on described images with points in original pixels; predictions in the target's original pixels. */
+function propagateOnMaps(
+  target: CachedDescriptors,
+  labeled: readonly { described: CachedDescriptors; points: MaybePoint[] }[],
+  k: number,
+): PropagatedPoint[] {
+  const onGrid = labeled.map((l) => ({
+    map: l.described.map,
+    // A labeled point outside its crop has no descriptor there.
+    points: l.points.map((p) =>
+      p && insideRegion(l.described.transform.region, p) ? imageToGrid(l.described, p) : null,
+    ),
+  }));
+  return propagateLabels(target.map, onGrid, k).map((q) => ({
+    ...q,
+    point: q.point ? gridToImage(target, q.point) : null,
+  }));
+}
+
+/**
+ * Every keypoint of each target (original pixels) from its k nearest labeled images, coarse to
+ * fine. All crops share one side, `CROP_SIDE_PER_RADIUS` times the median object radius of the
+ * labeled images, so that the object has the same scale in the target's tiles and crop as in the
+ * labeled images' crops (images of one camera); a target whose image is not larger than that side
+ * is matched on whole images.
+ */
+export async function propagateToTargets(
+  targets: readonly CachedDescriptors[],
+  labeled: readonly LabeledImage[],
+  k: number,
+  describeCrops: DescribeCrops,
+): Promise<PropagatedPoint[][]> {
+  if (labeled.length === 0) throw new Error('label propagation needs at least one labeled image');
+  const spreads = labeled.map((l) => pointSpread(l.points));
+  const radii = spreads.flatMap((s) => (s && s.radius > 0 ? [s.radius] : [])).sort((a, b) => a - b);
+  const radius = radii.length ? radii[Math.floor((radii.length - 1) / 2)]! : Infinity;
+  const side = CROP_SIDE_PER_RADIUS * radius;
+  const small = targets.flatMap((t, index) =>
+    side < Math.max(t.transform.region.w, t.transform.region.h) ? [index] : [],
+  );
+  const whole = (index: number) => propagateOnMaps(targets[index]!, labeled, k);
+  if (small.length === 0) return targets.map((_, index) => whole(index));
+
+  const labeledRequests = spreads.flatMap((spread, index) =>
+    spread ? [{ of: 'labeled' as const, index, box: squareAround(spread.centre, side) }] : [],
+  );
+  const tileRequests = small.flatMap((index) =>
+    tileRegion(targets[index]!.transform.region, side).map((box) => ({ of: 'target' as const, index, box })),
+  );
+  const coarse = await describeCrops([...labeledRequests, ...tileRequests]);
+  const labeledCrops = labeledRequests.map((r, i) => ({ described: coarse[i]!, points: labeled[r.index]!.points }));
+  const tiles = tileRequests.map((r, i) => ({ index: r.index, described: coarse[labeledRequests.length + i]! }));
+
+  const cropRequests = small.flatMap((index) => {
+    const targetTiles = tiles.filter((t) => t.index === index).map((t) => t.described);
+    const centre = locateObject(targetTiles, labeledCrops, radius);
+    return centre ? [{ of: 'target' as const, index, box: squareAround(centre, side) }] : [];
+  });
+  const crops = await describeCrops(cropRequests);
+  return targets.map((_, index) => {
+    const at = cropRequests.findIndex((r) => r.index === index);
+    return at < 0 ? whole(index) : propagateOnMaps(crops[at]!, labeledCrops, k);
   });
 }

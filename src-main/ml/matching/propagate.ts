@@ -10,7 +10,7 @@
 // Where that crop would be as large as the image (an object filling it), the whole-image matches
 // are the answer.
 import type { CropBox } from '../../../src-shared/domain.js';
-import type { MaybePoint, Point } from '../../../src-shared/geometry.js';
+import { applyAffine, type Affine, type MaybePoint, type Point } from '../../../src-shared/geometry.js';
 import type { CachedDescriptors } from './descriptorCache.js';
 import { descriptorAt, gridToImage, imageToGrid, pooledDescriptor, type DescriptorMap } from './descriptors.js';
 import { findPeaks, similarityMap, similarityMaps } from './match.js';
@@ -127,48 +127,108 @@ export function pointSpread(points: readonly MaybePoint[]): { centre: Point; rad
   return { centre, radius: Math.max(...visible.map((p) => Math.hypot(p[0] - centre[0], p[1] - centre[1]))) };
 }
 
+/** A labeled point and where it matched, weighted by the match's score. */
+export interface Correspondence {
+  from: Point;
+  to: Point;
+  weight: number;
+}
+
+/** Scales a labeled object may take on a target of the same camera (pose and distance change its spread). */
+export const OBJECT_SCALES: readonly [number, number] = [0.6, 1.6];
+
+/** The similarity transform (rotation, uniform scale, translation) taking a.from to a.to and b.from to b.to. */
+function similarityThrough(a: Correspondence, b: Correspondence): Affine | null {
+  const px = b.from[0] - a.from[0];
+  const py = b.from[1] - a.from[1];
+  const qx = b.to[0] - a.to[0];
+  const qy = b.to[1] - a.to[1];
+  const norm = px * px + py * py;
+  if (norm === 0) return null;
+  // (qx + i qy) / (px + i py): the rotation and scale as one complex factor.
+  const re = (qx * px + qy * py) / norm;
+  const im = (qy * px - qx * py) / norm;
+  return [re, -im, a.to[0] - re * a.from[0] + im * a.from[1], im, re, a.to[1] - im * a.from[0] - re * a.from[1]];
+}
+
+/**
+ * The similarity transform most correspondences agree with (every pair tried as a hypothesis, its
+ * scale within OBJECT_SCALES), and the summed weight of those it carries within `tolerance`.
+ * Matches that collapse onto one background blob imply a scale near zero and are refused.
+ */
+export function consensusSimilarity(
+  correspondences: readonly Correspondence[],
+  tolerance: number,
+): { transform: Affine; support: number } | null {
+  let best: { transform: Affine; support: number } | null = null;
+  for (let i = 0; i < correspondences.length; i++)
+    for (let j = i + 1; j < correspondences.length; j++) {
+      const transform = similarityThrough(correspondences[i]!, correspondences[j]!);
+      if (!transform) continue;
+      const scale = Math.hypot(transform[0], transform[3]);
+      if (scale < OBJECT_SCALES[0] || scale > OBJECT_SCALES[1]) continue;
+      let support = 0;
+      for (const c of correspondences) {
+        const [x, y] = applyAffine(transform, c.from);
+        if (Math.hypot(x - c.to[0], y - c.to[1]) <= tolerance) support += c.weight;
+      }
+      if (!best || support > best.support) best = { transform, support };
+    }
+  return best;
+}
+
 /**
  * The coarse pass: where the object is (original pixels of the target), from maps of the target at
- * the references' scale (`tiles`: overlapping crops that cover it). Every labeled point of the
- * references is matched on every tile and keeps its best match; the object is where those crowd:
- * the match with the most score-weighted company within `radius`, moved to the weighted mean of
- * the matches around it until it settles (mean shift). Matches on background scatter, matches on
- * the object agree. Null when the references label nothing.
+ * the references' scale (`tiles`: overlapping crops that cover it). Every labeled point of a
+ * reference is matched on every tile and keeps its best match; the similarity transform most of
+ * a reference's matches agree with carries its centroid onto the target, a vote weighted by that
+ * agreement. The object is where the votes crowd: the vote with the most weighted company within
+ * `radius`, moved to the weighted mean of the votes around it until it settles (mean shift).
+ * Null when no reference has two labeled points in a plausible arrangement.
  */
 export function locateObject(
   tiles: readonly CachedDescriptors[],
   references: readonly LabeledImage[],
   radius: number,
 ): Point | null {
-  const points = references.flatMap((ref) =>
-    ref.points.flatMap((p) =>
-      p && insideRegion(ref.described.transform.region, p)
-        ? [descriptorAt(ref.described.map, imageToGrid(ref.described, p))]
-        : [],
-    ),
+  const labeledPoints = references.map((ref) =>
+    ref.points.filter((p): p is Point => p !== null && insideRegion(ref.described.transform.region, p)),
+  );
+  const queries = references.flatMap((ref, r) =>
+    labeledPoints[r]!.map((p) => descriptorAt(ref.described.map, imageToGrid(ref.described, p))),
   );
   const cells = tiles.length ? tiles[0]!.map.width * tiles[0]!.map.height : 0;
-  const matches = similarityMaps(
+  const bestMatches = similarityMaps(
     tiles.map((t) => t.map),
-    points,
-  ).flatMap((similarity) => {
-    let best: { at: Point; weight: number } | null = null;
+    queries,
+  ).map((similarity) => {
+    let best: { at: Point; score: number } | null = null;
     for (const [i, tile] of tiles.entries()) {
       const peak = findPeaks(similarity.subarray(i * cells, (i + 1) * cells), tile.map.width, tile.map.height);
-      if (!best || peak.score > best.weight) best = { at: gridToImage(tile, peak.point), weight: peak.score };
+      if (!best || peak.score > best.score) best = { at: gridToImage(tile, peak.point), score: peak.score };
     }
-    return best ? [{ at: best.at, weight: Math.max(best.weight, 1e-3) }] : [];
+    return best!;
   });
-  if (matches.length === 0) return null;
-  const near = (c: Point) => matches.filter((m) => Math.hypot(m.at[0] - c[0], m.at[1] - c[1]) <= radius);
-  const support = (c: Point) => near(c).reduce((s, m) => s + m.weight, 0);
-  let centre = matches.reduce((best, m) => (support(m.at) > support(best.at) ? m : best)).at;
+  let next = 0;
+  const votes = labeledPoints.flatMap((points) => {
+    const correspondences = points.map((from) => {
+      const match = bestMatches[next++]!;
+      return { from, to: match.at, weight: Math.max(match.score, 1e-3) };
+    });
+    const fit = consensusSimilarity(correspondences, radius / 2);
+    const spread = pointSpread(points);
+    return fit && spread ? [{ at: applyAffine(fit.transform, spread.centre), weight: fit.support }] : [];
+  });
+  if (votes.length === 0) return null;
+  const near = (c: Point) => votes.filter((v) => Math.hypot(v.at[0] - c[0], v.at[1] - c[1]) <= radius);
+  const support = (c: Point) => near(c).reduce((s, v) => s + v.weight, 0);
+  let centre = votes.reduce((best, v) => (support(v.at) > support(best.at) ? v : best)).at;
   for (let step = 0; step < 10; step++) {
     const around = near(centre);
-    const total = around.reduce((s, m) => s + m.weight, 0);
+    const total = around.reduce((s, v) => s + v.weight, 0);
     const moved: Point = [
-      around.reduce((s, m) => s + m.at[0] * m.weight, 0) / total,
-      around.reduce((s, m) => s + m.at[1] * m.weight, 0) / total,
+      around.reduce((s, v) => s + v.at[0] * v.weight, 0) / total,
+      around.reduce((s, v) => s + v.at[1] * v.weight, 0) / total,
     ];
     const shift = Math.hypot(moved[0] - centre[0], moved[1] - centre[1]);
     centre = moved;

@@ -22,12 +22,12 @@ import { DescriptorCache, type CachedDescriptors } from '../../ml/matching/descr
 import {
   describePixels,
   descriptorAt,
-  gridToImage,
-  imageToGrid,
+  gridToInput,
+  inputToGrid,
   type DescriptorNetwork,
 } from '../../ml/matching/descriptors.js';
 import { findPeaks, similarityMap } from '../../ml/matching/match.js';
-import { nearestReferences, propagateToTargets } from '../../ml/matching/propagate.js';
+import { nearestReferences, propagateLabels } from '../../ml/matching/propagate.js';
 import { encodeFloat16 } from '../../../src-shared/float16.js';
 import { readProjection } from '../../ml/pretrain/projection.js';
 import type { DescriptorSourceSpec } from '../featureRuns.js';
@@ -126,16 +126,22 @@ export async function describeImages(
   return { described: out as (CachedDescriptors | Error)[], cached };
 }
 
+/** Original-pixel point -> grid coordinates of a map computed under `t`. */
+const toGrid = (d: CachedDescriptors, p: Point): Point =>
+  inputToGrid(d.map, d.transform.width, toInputPoint(d.transform, p));
+const toImage = (d: CachedDescriptors, p: Point): Point =>
+  toOriginalPoint(d.transform, gridToInput(d.map, d.transform.width, p));
+
 /** Matches a reference point on a target: the match in the target's pixels, and the similarity map. */
 export function matchPoint(
   reference: CachedDescriptors,
   point: Point,
   target: CachedDescriptors,
 ): { match: MatchResult; map: JobMap } {
-  const similarity = similarityMap(target.map, descriptorAt(reference.map, imageToGrid(reference, point)));
+  const similarity = similarityMap(target.map, descriptorAt(reference.map, toGrid(reference, point)));
   const peaks = findPeaks(similarity, target.map.width, target.map.height);
-  const [x, y] = gridToImage(target, peaks.point);
-  const second = peaks.second ? gridToImage(target, peaks.second.point) : null;
+  const [x, y] = toImage(target, peaks.point);
+  const second = peaks.second ? toImage(target, peaks.second.point) : null;
   return {
     match: {
       x,
@@ -277,47 +283,31 @@ export async function propagateJob(payload: unknown, ctx: JobContext): Promise<P
   const p = payload as PropagatePayload;
   return withNetwork(p, async (net) => {
     const problems: string[] = [];
-    ctx.progress({ step: 0, totalSteps: 2, message: 'describing the images' });
+    ctx.progress({ step: 0, totalSteps: 1, message: 'describing the images' });
     const { described } = await describeImages(net, p, [...p.labeled, ...p.targets], problems);
-    const labeledImages: JobImage[] = [];
     const labeled = described.slice(0, p.labeled.length).flatMap((d, i) => {
       if (d instanceof Error) {
         problems.push(`labeled image ${p.labeled[i]!.id} left out (${d.message})`);
         return [];
       }
-      labeledImages.push(p.labeled[i]!);
-      return [{ described: d, points: visiblePoints(p.labeled[i]!) }];
+      const points = visiblePoints(p.labeled[i]!).map((q) => (q ? toGrid(d, q) : null));
+      return [{ map: d.map, points, descriptors: d }];
     });
     if (labeled.length === 0) throw new Error('none of the labeled images can be read');
-    const targetImages: JobImage[] = [];
-    const targets = described.slice(p.labeled.length).flatMap((d, i) => {
+    const predictions = described.slice(p.labeled.length).flatMap((d, i) => {
+      const imageId = p.targets[i]!.id;
       if (d instanceof Error) {
-        problems.push(`image ${p.targets[i]!.id} cannot be read (${d.message})`);
+        problems.push(`image ${imageId} cannot be read (${d.message})`);
         return [];
       }
-      targetImages.push(p.targets[i]!);
-      return [d];
-    });
-    const propagated = await propagateToTargets(targets, labeled, p.k, async (crops) => {
-      ctx.progress({ step: 1, totalSteps: 2, message: 'describing the objects found' });
-      const images = crops.map((c) => ({
-        ...(c.of === 'labeled' ? labeledImages : targetImages)[c.index]!,
-        crop: c.box,
-      }));
-      const { described: maps } = await describeImages(net, p, images, problems);
-      return maps.map((m, i) => {
-        // The image was read a moment ago for its whole-image descriptors.
-        if (m instanceof Error) throw new Error(`image ${images[i]!.id} can no longer be read (${m.message})`);
-        return m;
+      const points = propagateLabels(d.map, labeled, p.k).map((q) => {
+        if (!q.point) return null;
+        const [x, y] = toImage(d, q.point);
+        return { x, y, score: q.score };
       });
+      return [{ imageId, points }];
     });
-    return {
-      predictions: propagated.map((points, i) => ({
-        imageId: targetImages[i]!.id,
-        points: points.map((q) => (q.point ? { x: q.point[0], y: q.point[1], score: q.score } : null)),
-      })),
-      problems,
-    };
+    return { predictions, problems };
   });
 }
 

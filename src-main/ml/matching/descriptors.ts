@@ -4,7 +4,7 @@
 // similarity nearest-neighbour matching ranks by. Images go through the network in batches; maps
 // come back as host arrays (no tensor outlives a call).
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs';
-import { toInputPoint, toOriginalPoint, type InputTransform, type Point } from '../../../src-shared/geometry.js';
+import type { Point } from '../../../src-shared/geometry.js';
 import type { Backbone } from '../backbones/index.js';
 import { tf } from '../engine.js';
 import { hypercolumnConfigFor, resizeBilinear } from '../hypercolumn.js';
@@ -96,21 +96,6 @@ export function inputToGrid(map: Pick<DescriptorMap, 'width' | 'height'>, inputS
 
 export function gridToInput(map: Pick<DescriptorMap, 'width' | 'height'>, inputSize: number, p: Point): Point {
   return [((p[0] + 0.5) * inputSize) / map.width, ((p[1] + 0.5) * inputSize) / map.height];
-}
-
-/** Where a map lies on its image: the grid's size and the input transform of the image (or crop) it was computed on. */
-export interface MapPlacement {
-  map: Pick<DescriptorMap, 'width' | 'height'>;
-  transform: InputTransform;
-}
-
-/** Original image pixels -> continuous grid coordinates of a map. */
-export function imageToGrid(d: MapPlacement, p: Point): Point {
-  return inputToGrid(d.map, d.transform.width, toInputPoint(d.transform, p));
-}
-
-export function gridToImage(d: MapPlacement, p: Point): Point {
-  return toOriginalPoint(d.transform, gridToInput(d.map, d.transform.width, p));
 }
 
 /** The unit descriptor at continuous grid coordinates (bilinear between cells, clamped to the grid). */

@@ -3,7 +3,6 @@
 // how sure the match is: the peak similarity and its margin over the best other peak away from it
 // (a left/right swap shows as a second peak nearly as high as the first).
 import type { Point } from '../../../src-shared/geometry.js';
-import { tf } from '../engine.js';
 import type { DescriptorMap } from './descriptors.js';
 
 /** Cells around the peak that are not a second peak: a tenth of the grid's longer side, at least 2. */
@@ -24,30 +23,6 @@ export function similarityMap(map: DescriptorMap, query: Float32Array): Float32A
     out[c] = dot;
   }
   return out;
-}
-
-/**
- * Cosine similarity of every query with every cell of every map (maps of one grid size and
- * dimension), as one matrix product on the backend: row q is query q's maps one after another.
- */
-export function similarityMaps(maps: readonly DescriptorMap[], queries: readonly Float32Array[]): Float32Array[] {
-  if (maps.length === 0 || queries.length === 0) return queries.map(() => new Float32Array(0));
-  const { width, height, dim } = maps[0]!;
-  if (maps.some((m) => m.width !== width || m.height !== height || m.dim !== dim))
-    throw new Error('similarity maps are computed on maps of one grid size and dimension');
-  if (queries.some((q) => q.length !== dim))
-    throw new Error(`a query of another dimension cannot be matched against ${dim}-D descriptors`);
-  const cells = maps.length * width * height;
-  const descriptors = new Float32Array(cells * dim);
-  maps.forEach((m, i) => descriptors.set(m.data, i * width * height * dim));
-  const stacked = new Float32Array(queries.length * dim);
-  queries.forEach((q, i) => stacked.set(q, i * dim));
-  const product = tf.tidy(() =>
-    tf.matMul(tf.tensor2d(stacked, [queries.length, dim]), tf.tensor2d(descriptors, [cells, dim]), false, true),
-  );
-  const values = product.dataSync() as Float32Array;
-  product.dispose();
-  return queries.map((_, q) => values.subarray(q * cells, (q + 1) * cells));
 }
 
 export interface GridMatch {

@@ -11,8 +11,10 @@
  *      best features, against the mean-shape baseline fitted on the same labels.
  * Everything goes through the API (the same services, jobs and worker processes as the app).
  *
- *   npm run bench:matching -- [--regimes crop,frame] [--dlc] [--pretrain-minutes 1] [--projection-minutes 0.5]
- *     [--dims 64,128,256] [--project random,moco,dense-contrastive] [--pairs 40] [--json out.json]
+ *   npm run bench:matching -- [--regimes crop,frame] [--dlc] [--features random,moco,dense-contrastive]
+ *     [--pretrain-minutes 1] [--projection-minutes 0.5] [--dims 64,128,256] [--project random,moco,dense-contrastive]
+ *     [--pairs 40] [--json out.json]
+ * `--features` names the feature sources measured (projections only over those: `--project`).
  *
  * CPU only on a shared 2-core machine: budgets are short; the numbers compare features with each
  * other, not with the paper's (MAFL faces, 800 epochs).
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     'pretrain-minutes': { type: 'string', default: '1' },
     'projection-minutes': { type: 'string', default: '0.5' },
     dims: { type: 'string', default: '64,128,256' },
+    features: { type: 'string', default: 'random,moco,dense-contrastive' },
     project: { type: 'string', default: 'random,moco,dense-contrastive' },
     pairs: { type: 'string', default: '40' },
     json: { type: 'string' },
@@ -43,6 +46,10 @@ const { values: args } = parseArgs({
 const pretrainMinutes = Number(args['pretrain-minutes']);
 const projectionMinutes = Number(args['projection-minutes']);
 const dims = args.dims.split(',').map(Number);
+const featureBases = new Set(args.features.split(',').filter(Boolean));
+const knownFeatures = ['random', 'moco', 'dense-contrastive'];
+if (featureBases.size === 0 || [...featureBases].some((f) => !knownFeatures.includes(f)))
+  throw new Error(`--features takes one or more of ${knownFeatures.join(', ')}; got "${args.features}"`);
 const projected = new Set(args.project.split(','));
 const pairs = Number(args.pairs);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'landmark-bench-matching-'));
@@ -150,10 +157,10 @@ async function pretrain(session: Session, settings: Record<string, unknown>): Pr
 
 async function benchDataset(session: Session, dataset: string): Promise<void> {
   console.log(`\n${dataset}`);
-  const features: { name: string; id: number | 'random'; base: string }[] = [
-    { name: 'random init', id: 'random', base: 'random' },
-  ];
-  for (const method of ['moco', 'dense-contrastive'] as const) {
+  const features: { name: string; id: number | 'random'; base: string }[] = featureBases.has('random')
+    ? [{ name: 'random init', id: 'random', base: 'random' }]
+    : [];
+  for (const method of (['moco', 'dense-contrastive'] as const).filter((m) => featureBases.has(m))) {
     const id = await pretrain(session, {
       method,
       backbone: 'resnet18',

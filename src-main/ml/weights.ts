@@ -152,28 +152,38 @@ export function loadWeightsInto(
 ): Record<string, unknown> {
   const { tensors, metadata } = readWeights(dir);
   try {
-    const missing = [...target.keys()].filter((n) => !tensors.has(n));
-    const extra = [...tensors.keys()].filter((n) => !target.has(n));
-    const problems: string[] = [];
-    if (missing.length)
-      problems.push(
-        `missing ${missing.length} weight(s) (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''})`,
-      );
-    if (extra.length && !options.allowExtra)
-      problems.push(
-        `${extra.length} unexpected weight(s) (${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''})`,
-      );
-    for (const [name, variable] of target) {
-      const t = tensors.get(name);
-      if (t && !tf.util.arraysEqual(t.shape, variable.shape))
-        problems.push(`${name} has shape [${t.shape}] in the file, [${variable.shape}] in the model`);
-    }
-    if (problems.length) throw new WeightsError(`weights at ${dir} do not fit this model: ${problems.join('; ')}`);
-    for (const [name, variable] of target) variable.assign(tensors.get(name)!);
+    assignWeights(dir, target, tensors, options);
     return metadata;
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
+}
+
+/** loadWeightsInto for tensors already read from `dir` (readWeights; the caller disposes them). */
+export function assignWeights(
+  dir: string,
+  target: NamedWeights,
+  tensors: ReadonlyMap<string, Tensor>,
+  options: { allowExtra?: boolean } = {},
+): void {
+  const missing = [...target.keys()].filter((n) => !tensors.has(n));
+  const extra = [...tensors.keys()].filter((n) => !target.has(n));
+  const problems: string[] = [];
+  if (missing.length)
+    problems.push(
+      `missing ${missing.length} weight(s) (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''})`,
+    );
+  if (extra.length && !options.allowExtra)
+    problems.push(
+      `${extra.length} unexpected weight(s) (${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''})`,
+    );
+  for (const [name, variable] of target) {
+    const t = tensors.get(name);
+    if (t && !tf.util.arraysEqual(t.shape, variable.shape))
+      problems.push(`${name} has shape [${t.shape}] in the file, [${variable.shape}] in the model`);
+  }
+  if (problems.length) throw new WeightsError(`weights at ${dir} do not fit this model: ${problems.join('; ')}`);
+  for (const [name, variable] of target) variable.assign(tensors.get(name)!);
 }
 
 function checkSameNames(target: NamedWeights, source: NamedWeights, what: string): void {

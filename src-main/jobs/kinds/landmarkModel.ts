@@ -9,8 +9,8 @@ import { PAPER_HYPERCOLUMN } from '../../ml/hypercolumn.js';
 import type { LandmarkPredictor } from '../../ml/predict.js';
 import { HeatmapLandmarkModel } from '../../ml/train/trainHeatmapHead.js';
 import { PaperLandmarkModel } from '../../ml/train/trainPaperHead.js';
-import { loadWeightsInto, readWeights, saveWeights, WeightsError } from '../../ml/weights.js';
-import type { Tensor4D, Variable } from '@tensorflow/tfjs';
+import { assignWeights, readWeights, saveWeights, WeightsError } from '../../ml/weights.js';
+import type { Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import { tf } from '../../ml/engine.js';
 import { normalizeImageNet } from '../../ml/image/normalize.js';
 import { loadCheckpointBackbone } from '../../ml/backbones/checkpointBackbone.js';
@@ -96,6 +96,8 @@ export async function saveLandmarkModel(dir: string, spec: TrainedModelSpec, mod
 export interface LoadedModel {
   spec: TrainedModelSpec;
   predictor: LandmarkPredictor;
+  /** The trained backbone (disposed with the model): the run's own features, e.g. for matching maps. */
+  backbone: Backbone;
   /**
    * Per image of a network-input batch [B, S, S, 3] (RGB in [0, 1], not disposed): the global
    * average pool of the backbone stage the head reads (the deepest one for the paper head).
@@ -122,8 +124,18 @@ function poolStage(backbone: Backbone, stage: string, images: Tensor4D): Float32
 /** Rebuilds a model saved by saveLandmarkModel; a damaged or foreign folder is a WeightsError. */
 export function loadLandmarkModel(dir: string): LoadedModel {
   const { tensors, metadata } = readWeights(dir);
-  for (const t of tensors.values()) t.dispose();
-  const meta = metadata as Partial<ModelMetadata>;
+  try {
+    return buildLoadedModel(dir, tensors, metadata as Partial<ModelMetadata>);
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}
+
+function buildLoadedModel(
+  dir: string,
+  tensors: ReadonlyMap<string, Tensor>,
+  meta: Partial<ModelMetadata>,
+): LoadedModel {
   if (meta.format !== MODEL_FORMAT || !meta.spec || !meta.backbone) {
     throw new WeightsError(
       `${dir} is not a trained landmark model (format "${String(meta.format ?? 'none')}", expected "${MODEL_FORMAT}")`,
@@ -135,7 +147,7 @@ export function loadLandmarkModel(dir: string): LoadedModel {
       const head = new HeatmapHead(backbone, meta.heatmapHead, meta.spec.seed);
       const model = new HeatmapLandmarkModel(head, meta.spec.inputSize);
       try {
-        loadWeightsInto(dir, head.weights);
+        assignWeights(dir, head.weights, tensors);
       } catch (err) {
         head.dispose();
         throw err;
@@ -143,6 +155,7 @@ export function loadLandmarkModel(dir: string): LoadedModel {
       return {
         spec: meta.spec,
         predictor: model,
+        backbone,
         pooledFeatures: (images) => poolStage(backbone, head.spec.stage, images),
         dispose: () => (head.dispose(), backbone.dispose()),
       };
@@ -150,7 +163,11 @@ export function loadLandmarkModel(dir: string): LoadedModel {
     if (meta.paperHead) {
       const head = new PaperHead(meta.paperHead, meta.spec.seed);
       try {
-        loadWeightsInto(dir, new Map([...prefixed(backbone.weights, 'backbone.'), ...prefixed(head.weights, 'head.')]));
+        assignWeights(
+          dir,
+          new Map([...prefixed(backbone.weights, 'backbone.'), ...prefixed(head.weights, 'head.')]),
+          tensors,
+        );
       } catch (err) {
         head.dispose();
         throw err;
@@ -160,6 +177,7 @@ export function loadLandmarkModel(dir: string): LoadedModel {
       return {
         spec: meta.spec,
         predictor: model,
+        backbone,
         pooledFeatures: (images) => poolStage(backbone, deepest, images),
         dispose: () => (head.dispose(), backbone.dispose()),
       };

@@ -15,7 +15,7 @@ import {
 import { createRng, mixSeed } from '../../../src-shared/random.js';
 import { DEFAULT_TPS, sampleTps, tpsPoints, warpTps } from '../../ml/augment/tps.js';
 import { loadCheckpointBackbone } from '../../ml/backbones/checkpointBackbone.js';
-import { createBackbone } from '../../ml/backbones/index.js';
+import { createBackbone, type Backbone } from '../../ml/backbones/index.js';
 import { tf } from '../../ml/engine.js';
 import { pixelsToTensor } from '../../ml/image/normalize.js';
 import { preprocessImage, type PreprocessedImage } from '../../ml/image/preprocess.js';
@@ -331,13 +331,27 @@ export class PredictionMatcher {
     private readonly references: { image: JobLabeledImage; points: MaybePoint[] }[],
   ) {}
 
-  /** Null (with the reason in `problems`) when none of the references can be read. */
+  /**
+   * Null (with the reason in `problems`) when none of the references can be read. `model`: the
+   * predicting model's folder and backbone, used as is when the features are that run's own.
+   */
   static async open(
     settings: PredictMatching,
     inputSize: number,
     problems: string[],
+    model: { dir: string; backbone: Backbone },
   ): Promise<PredictionMatcher | null> {
-    const net = openDescriptorNetwork(settings.features);
+    const { features } = settings;
+    const net =
+      features.kind === 'backbone' && features.weightsDir === model.dir
+        ? {
+            backbone: model.backbone,
+            stages: features.stages,
+            inputSize: features.inputSize,
+            projection: null,
+            dispose() {},
+          }
+        : openDescriptorNetwork(features);
     try {
       const read: { image: JobLabeledImage; pre: PreprocessedImage }[] = [];
       for (const image of settings.references) {

@@ -15,7 +15,12 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
   let matcher: PredictionMatcher | null = null;
   try {
     ctx.progress({ step: 0, totalSteps: images.length });
-    matcher = matching ? await PredictionMatcher.open(matching, model.predictor.inputSize, problems) : null;
+    matcher = matching
+      ? await PredictionMatcher.open(matching, model.predictor.inputSize, problems, {
+          dir: modelDir,
+          backbone: model.backbone,
+        })
+      : null;
     const report = await predictLandmarks(model.predictor, images, {
       cacheDir,
       signal: ctx.signal,

@@ -21,6 +21,7 @@ import { pixelsToTensor } from '../../ml/image/normalize.js';
 import { preprocessImage, type PreprocessedImage } from '../../ml/image/preprocess.js';
 import { DescriptorCache, type CachedDescriptors } from '../../ml/matching/descriptorCache.js';
 import {
+  describeInputs,
   describePixels,
   descriptorAt,
   gridToInput,
@@ -30,7 +31,7 @@ import {
 } from '../../ml/matching/descriptors.js';
 import { findPeaks, similarityMap } from '../../ml/matching/match.js';
 import { propagateLabels } from '../../ml/matching/propagate.js';
-import { describeInputs, ReferenceMatcher } from '../../ml/matching/referenceMatcher.js';
+import { ReferenceMatcher } from '../../ml/matching/referenceMatcher.js';
 import { encodeFloat16 } from '../../../src-shared/float16.js';
 import { readProjection } from '../../ml/pretrain/projection.js';
 import type { DescriptorSourceSpec } from '../featureRuns.js';

@@ -8,7 +8,7 @@ import type { Point } from '../../../src-shared/geometry.js';
 import type { Backbone } from '../backbones/index.js';
 import { tf } from '../engine.js';
 import { hypercolumnConfigFor, resizeBilinear } from '../hypercolumn.js';
-import { normalizeImageNet } from '../image/normalize.js';
+import { normalizeImageNet, pixelsToTensor } from '../image/normalize.js';
 
 /** A network that turns images into descriptor maps. */
 export interface DescriptorNetwork {
@@ -57,34 +57,55 @@ export function descriptorTensor(net: DescriptorNetwork, images: Tensor4D): Tens
   });
 }
 
+/**
+ * Network inputs of any square size -> the descriptor network's input size. Going through twice the
+ * target size and a 2x2 average keeps a downscale by up to 2x close to an area filter (a plain
+ * bilinear resize from 256 to 96 px would skip pixels).
+ */
+export function toDescriptorInput(net: Pick<DescriptorNetwork, 'inputSize'>, images: Tensor4D): Tensor4D {
+  const n = net.inputSize;
+  const side = images.shape[1];
+  if (images.shape[2] !== side) throw new Error(`network inputs are square; got [${images.shape}]`);
+  if (side === n) return images;
+  return tf.tidy(() =>
+    side > n
+      ? (tf.avgPool(tf.image.resizeBilinear(images, [2 * n, 2 * n], false, true), 2, 2, 'valid') as Tensor4D)
+      : tf.image.resizeBilinear(images, [n, n], false, true),
+  );
+}
+
+/** Descriptor maps of network inputs [B, S, S, 3] in [0, 1] (any S; not disposed), as host arrays. */
+export function describeInputs(net: DescriptorNetwork, images: Tensor4D): DescriptorMap[] {
+  const out = tf.tidy(() => descriptorTensor(net, toDescriptorInput(net, images)));
+  try {
+    const [b, height, width, dim] = out.shape;
+    const values = out.dataSync() as Float32Array;
+    const size = height * width * dim;
+    return Array.from({ length: b }, (_, i) => ({ width, height, dim, data: values.slice(i * size, (i + 1) * size) }));
+  } finally {
+    out.dispose();
+  }
+}
+
 /** Descriptor maps of images ([size, size, 3] 8-bit HWC each), `batchSize` at a time. */
 export async function describePixels(
   net: DescriptorNetwork,
   images: readonly Uint8Array[],
   batchSize = 8,
 ): Promise<DescriptorMap[]> {
-  const [gh, gw] = gridSizeOf(net);
   const maps: DescriptorMap[] = [];
   const per = net.inputSize * net.inputSize * 3;
   for (let start = 0; start < images.length; start += batchSize) {
     const chunk = images.slice(start, start + batchSize);
-    const pixels = new Uint8Array(chunk.length * per);
     chunk.forEach((img, i) => {
       if (img.length !== per) throw new Error(`image ${start + i} has ${img.length} bytes, expected ${per}`);
-      pixels.set(img, i * per);
     });
-    const out = tf.tidy(() =>
-      descriptorTensor(
-        net,
-        tf.div(tf.tensor4d(pixels, [chunk.length, net.inputSize, net.inputSize, 3], 'int32').toFloat(), 255),
-      ),
-    );
-    const values = (await out.data()) as Float32Array;
-    out.dispose();
-    const dim = out.shape[3];
-    const size = gh * gw * dim;
-    for (let i = 0; i < chunk.length; i++)
-      maps.push({ width: gw, height: gh, dim, data: values.slice(i * size, (i + 1) * size) });
+    const inputs = pixelsToTensor(chunk, net.inputSize, net.inputSize);
+    try {
+      maps.push(...describeInputs(net, inputs));
+    } finally {
+      inputs.dispose();
+    }
   }
   return maps;
 }

@@ -2,10 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, type Backbone } from '../backbones/index.js';
 import { initEngine, tf } from '../engine.js';
 import { pixelsToTensor } from '../image/normalize.js';
-import { descriptorAt, describePixels, type DescriptorNetwork } from './descriptors.js';
+import {
+  descriptorAt,
+  describeInputs,
+  describePixels,
+  toDescriptorInput,
+  type DescriptorNetwork,
+} from './descriptors.js';
 import { findPeaks, similarityMap } from './match.js';
 import { nearestReferences } from './propagate.js';
-import { describeInputs, ReferenceMatcher, toDescriptorInput } from './referenceMatcher.js';
+import { ReferenceMatcher } from './referenceMatcher.js';
 
 /** A smooth random texture (sums of sinusoids), shifted by (dx, dy) pixels: HWC 8-bit. */
 function texture(size: number, seed: number, [dx, dy]: [number, number] = [0, 0]): Uint8Array {

@@ -6,37 +6,14 @@
 import type { Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs';
 import type { Point } from '../../../src-shared/geometry.js';
 import { tf } from '../engine.js';
-import { descriptorAt, descriptorTensor, type DescriptorMap, type DescriptorNetwork } from './descriptors.js';
-
-/**
- * Network inputs of any square size -> the descriptor network's input size. Going through twice the
- * target size and a 2x2 average keeps a downscale by up to 2x close to an area filter (a plain
- * bilinear resize from 256 to 96 px would skip pixels).
- */
-export function toDescriptorInput(net: Pick<DescriptorNetwork, 'inputSize'>, images: Tensor4D): Tensor4D {
-  const n = net.inputSize;
-  const side = images.shape[1];
-  if (images.shape[2] !== side) throw new Error(`network inputs are square; got [${images.shape}]`);
-  if (side === n) return images;
-  return tf.tidy(() =>
-    side > n
-      ? (tf.avgPool(tf.image.resizeBilinear(images, [2 * n, 2 * n], false, true), 2, 2, 'valid') as Tensor4D)
-      : tf.image.resizeBilinear(images, [n, n], false, true),
-  );
-}
-
-/** Descriptor maps of network inputs [B, S, S, 3] in [0, 1] (any S; not disposed), as host arrays. */
-export function describeInputs(net: DescriptorNetwork, images: Tensor4D): DescriptorMap[] {
-  const out = tf.tidy(() => descriptorTensor(net, toDescriptorInput(net, images)));
-  try {
-    const [b, height, width, dim] = out.shape;
-    const values = out.dataSync() as Float32Array;
-    const size = height * width * dim;
-    return Array.from({ length: b }, (_, i) => ({ width, height, dim, data: values.slice(i * size, (i + 1) * size) }));
-  } finally {
-    out.dispose();
-  }
-}
+import {
+  descriptorAt,
+  descriptorTensor,
+  pooledDescriptor,
+  toDescriptorInput,
+  type DescriptorMap,
+  type DescriptorNetwork,
+} from './descriptors.js';
 
 /** A labeled image: its descriptor map and its points in grid coordinates (null = not labeled). */
 export interface MatcherReference {
@@ -73,8 +50,7 @@ export class ReferenceMatcher {
         throw new Error(
           `reference ${r} has ${ref.map.dim}-D descriptors and ${ref.points.length} points, not ${dim} and ${k}`,
         );
-      const cells = ref.map.width * ref.map.height;
-      for (let c = 0; c < cells; c++) for (let d = 0; d < dim; d++) pooled[r * dim + d]! += ref.map.data[c * dim + d]!;
+      pooled.set(pooledDescriptor(ref.map), r * dim);
       return ref.points.map((p, j) => {
         if (!p) return false;
         const q = descriptorAt(ref.map, p);
@@ -82,10 +58,7 @@ export class ReferenceMatcher {
         return true;
       });
     });
-    this.pooled = tf.tidy(() => {
-      const sums = tf.tensor2d(pooled, [references.length, dim]);
-      return tf.div(sums, tf.maximum(tf.norm(sums, 2, 1, true), 1e-12)) as Tensor2D;
-    });
+    this.pooled = tf.tensor2d(pooled, [references.length, dim]);
     this.queries = tf.tensor3d(queries, [references.length, dim, k]);
   }
 

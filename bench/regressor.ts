@@ -531,6 +531,8 @@ console.log(`load average at end: ${loadAtEnd.map((l) => l.toFixed(1)).join(' ')
 if (args.json !== undefined) {
   const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadAtStart, loadAtEnd };
   const file = path.resolve(args.json);
+  // bench/README's commands write under bench/results/, which a fresh clone does not have
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(
     file,
     `${JSON.stringify({ date: new Date().toISOString(), engine: formatEngineInfo(info), machine, ...results }, null, 2)}\n`,

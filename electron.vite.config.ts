@@ -27,11 +27,13 @@ export default defineConfig({
       rollupOptions: {
         // The job worker is a second entry: training runs in a child process the main process forks
         // (src-main/jobs/executeRun.ts finds workerMain.js next to the bundled code). The heatmap
-        // head's batch thread is a third (src-main/ml/train/heatmapBatches.ts finds it there too).
+        // head's batch thread and the input thread are two more (src-main/ml/workerThread.ts finds
+        // them there too).
         input: {
           index: resolve(__dirname, 'src-main/app/main.ts'),
           workerMain: resolve(__dirname, 'src-main/jobs/workerMain.ts'),
           heatmapBatchWorker: resolve(__dirname, 'src-main/ml/train/heatmapBatchWorker.ts'),
+          inputBatchWorker: resolve(__dirname, 'src-main/ml/image/inputBatchWorker.ts'),
         },
         external: ['better-sqlite3', 'sharp', '@tensorflow/tfjs', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
       },

@@ -49,10 +49,17 @@ export function encodeFloat16(values: ArrayLike<number>): Uint8Array {
   return out;
 }
 
+/** Every bit pattern's value, built on first use (256 kB): decoding is then one lookup a value. */
+let table: Float32Array | null = null;
+
 /** The values of `encodeFloat16`'s bytes; an odd byte count is an error (a cut-short blob). */
 export function decodeFloat16(bytes: Uint8Array): Float32Array {
   if (bytes.length % 2 !== 0) throw new Error(`float16 data of ${bytes.length} bytes is cut short (odd length)`);
+  if (!table) {
+    table = new Float32Array(65536);
+    for (let bits = 0; bits < 65536; bits++) table[bits] = fromFloat16Bits(bits);
+  }
   const out = new Float32Array(bytes.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = fromFloat16Bits(bytes[2 * i]! | (bytes[2 * i + 1]! << 8));
+  for (let i = 0; i < out.length; i++) out[i] = table[bytes[2 * i]! | (bytes[2 * i + 1]! << 8)]!;
   return out;
 }

@@ -40,6 +40,7 @@ async function start(): Promise<void> {
     onProgress: (event) => progress.emit(event),
     paths: granted.access,
     runQueue: true,
+    warmWorker: true,
   });
   progress.subscribe((event) => {
     for (const window of BrowserWindow.getAllWindows()) window.webContents.send(PROGRESS_CHANNEL, event);

@@ -20,6 +20,8 @@ export interface SessionOptions {
   paths?: PathAccess;
   /** Execute the project's run queue (serve does; one-shot commands run their work directly). */
   runQueue?: boolean;
+  /** Keep a job worker started ahead (serve does: long-lived, jobs come often). */
+  warmWorker?: boolean;
 }
 
 export function openSession(cwd: string, options: SessionOptions = {}): Session {
@@ -28,6 +30,7 @@ export function openSession(cwd: string, options: SessionOptions = {}): Session 
     onProgress: (event) => progress.emit(event),
     paths: options.paths ?? ANYWHERE,
     runQueue: options.runQueue,
+    warmWorker: options.warmWorker,
   });
   const call = <M extends ApiMethod>(method: M, req: ApiRequest<M>) =>
     dispatch(services.handlers, method, req) as Promise<ApiResponse<M>>;

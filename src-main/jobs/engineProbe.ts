@@ -6,14 +6,7 @@ import { workerEntry } from './executeRun.js';
 import { runJob, type WorkerEntry } from './runner.js';
 
 export async function probeEngine(entry: WorkerEntry = workerEntry()): Promise<EngineSummary> {
-  const { result } = await runJob(
-    entry,
-    'engine',
-    {},
-    {
-      env: { TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
-    },
-  );
+  const { result } = await runJob(entry, 'engine', {});
   return summarizeEngine(result as EngineInfo);
 }
 

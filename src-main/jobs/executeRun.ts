@@ -99,8 +99,6 @@ export async function executeRun<T>(
   try {
     const outcome = await runJob(options.entry ?? workerEntry(), kind, payload, {
       signal: claim.signal,
-      // TensorFlow's start-up banners: quiet unless the user asks for them (read at process start).
-      env: { TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
       onReady: (backend) => {
         store.runs.markRunning(runId, backend);
         emit(last);

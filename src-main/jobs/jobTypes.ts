@@ -73,8 +73,8 @@ export interface PredictResult {
   predictions: {
     id: number;
     points: { x: number; y: number; confidence: number }[];
-    /** The heatmap head's maps, one per keypoint as base64 float16 (compact over IPC), over `bounds`. */
-    heatmaps?: { width: number; height: number; bounds: CropBox; maps: string[] };
+    /** The heatmap head's maps, one per keypoint as float16 bytes (compact over IPC, stored as they are), over `bounds`. */
+    heatmaps?: { width: number; height: number; bounds: CropBox; maps: Uint8Array[] };
     /** The matching maps of `matching`, where the image could be described. */
     matches?: ReferenceMatches;
   }[];

@@ -80,8 +80,8 @@ export interface PredictMatching extends DescriptorJobSettings {
   references: JobLabeledImage[];
 }
 
-/** Per keypoint, the match from the best reference and its map (values as base64 float16 over IPC). */
+/** Per keypoint, the match from the best reference and its map (values as float16 bytes: compact over IPC, stored as they are). */
 export interface ReferenceMatches {
   referenceImageId: number;
-  keypoints: ({ point: Point; match: MatchResult; map: Omit<JobMap, 'values'> & { values: string } } | null)[];
+  keypoints: ({ point: Point; match: MatchResult; map: Omit<JobMap, 'values'> & { values: Uint8Array } } | null)[];
 }

@@ -53,9 +53,7 @@ function usableImage(store: ProjectStore, imageId: number, role: string): ImageS
 }
 
 async function run<T>(kind: string, payload: unknown, options: MatchingOptions): Promise<T> {
-  const { result } = await runJob(options.entry ?? workerEntry(), kind, payload, {
-    env: { TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
-  });
+  const { result } = await runJob(options.entry ?? workerEntry(), kind, payload);
   return result as T;
 }
 

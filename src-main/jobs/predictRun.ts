@@ -2,7 +2,6 @@
 // split, in a 'predict' run (child of the training run) that holds the predictions.
 import path from 'node:path';
 import { ApiError } from '../../src-shared/api.js';
-import { decodeFloat16 } from '../../src-shared/float16.js';
 import type { RunRecord, Split } from '../../src-shared/domain.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { createRun, executeRun, type ExecuteOptions, type RunOutcome } from './executeRun.js';
@@ -107,7 +106,7 @@ export async function runPrediction(
               width,
               height,
               bounds,
-              values: decodeFloat16(Buffer.from(map, 'base64')),
+              values: { float16: map },
               reference: null,
               match: null,
             });
@@ -128,7 +127,7 @@ export async function runPrediction(
               width: m.map.width,
               height: m.map.height,
               bounds: m.map.bounds,
-              values: decodeFloat16(Buffer.from(m.map.values, 'base64')),
+              values: { float16: m.map.values },
               reference: { imageId: referenceImageId, x: m.point[0], y: m.point[1] },
               match: m.match,
             });

@@ -23,7 +23,11 @@ export type WorkerMessage =
   | { type: 'done'; result: unknown }
   | { type: 'error'; message: string; stack?: string };
 
-export type ParentMessage = { type: 'start'; kind: string; payload: unknown } | { type: 'cancel' };
+export type ParentMessage =
+  | { type: 'start'; kind: string; payload: unknown }
+  | { type: 'cancel' }
+  /** A spare worker: start the compute engine now, before any job arrives. */
+  | { type: 'warm' };
 
 /** What a job function gets besides its payload. */
 export interface JobContext {

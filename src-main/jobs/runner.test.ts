@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { JobCancelledError, JobFailedError, runJob } from './runner.js';
+import { JobCancelledError, JobFailedError, runJob, SpareWorker } from './runner.js';
 import type { JobProgress } from './protocol.js';
 
 const entry = { script: join(import.meta.dirname, 'testdata/fixtureWorker.ts') };
@@ -91,4 +93,68 @@ describe('runJob', () => {
     await expect(run).rejects.toBeInstanceOf(JobCancelledError);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+type Started = { pid: number; engineStartedAt: number; jobStartedAt: number };
+
+describe('SpareWorker', () => {
+  it('runs the next job in a worker whose engine started ahead, then starts a fresh spare', async () => {
+    const spare = new SpareWorker(entry);
+    try {
+      const waiting = spare.pid!;
+      await sleep(1500);
+      const first = (await runJob({ ...entry, spare }, 'whenStarted', {})).result as Started;
+      expect(first.pid).toBe(waiting);
+      expect(first.jobStartedAt - first.engineStartedAt).toBeGreaterThan(0.5);
+      // a fresh process for every job: the next spare is already another one
+      expect(spare.pid).toBeDefined();
+      expect(spare.pid).not.toBe(waiting);
+      const cold = (await runJob(entry, 'whenStarted', {})).result as Started;
+      expect(cold.jobStartedAt - cold.engineStartedAt).toBeLessThan(0.5);
+    } finally {
+      spare.close();
+    }
+  });
+
+  it('replaces a spare that died, and close stops the one waiting', async () => {
+    const spare = new SpareWorker(entry);
+    const dead = spare.pid!;
+    process.kill(dead, 'SIGKILL');
+    await sleep(300);
+    const outcome = (await runJob({ ...entry, spare }, 'whenStarted', {})).result as Started;
+    expect(outcome.pid).not.toBe(dead);
+    const next = spare.pid!;
+    expect(alive(next)).toBe(true);
+    spare.close();
+    await sleep(500);
+    expect(alive(next)).toBe(false);
+    expect(spare.pid).toBeUndefined();
+  });
+
+  it('does not keep its parent alive, and exits with it', async () => {
+    const tsx = createRequire(import.meta.url).resolve('tsx');
+    const parent = spawn(
+      process.execPath,
+      ['--import', tsx, join(import.meta.dirname, 'testdata/spareParent.ts'), entry.script],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => parent.on('exit', resolve));
+    expect(code).toBe(0);
+    const sparePid = Number(out.trim());
+    expect(sparePid).toBeGreaterThan(0);
+    // the spare may still be loading its script when the parent leaves; it goes once it sees it
+    for (let waited = 0; alive(sparePid) && waited < 15_000; waited += 250) await sleep(250);
+    expect(alive(sparePid)).toBe(false);
+  }, 30_000);
 });

@@ -13,10 +13,13 @@ export function runWorker(registry: JobRegistry, initBackend: () => Promise<stri
   if (!process.send) throw new Error('a job worker must be started by the job runner (no IPC channel)');
   const abort = new AbortController();
   let finished = false;
+  let backend: Promise<string> | null = null;
+  const startBackend = (): Promise<string> => (backend ??= initBackend());
   // A worker whose parent died has no one to report to: stop rather than compute for nobody.
   process.on('disconnect', () => finished || process.exit(1));
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'cancel') abort.abort();
+    if (message.type === 'warm') startBackend().catch(() => undefined); // a job reports the failure
     if (message.type === 'start') void start(message.kind, message.payload);
   });
 
@@ -24,14 +27,14 @@ export function runWorker(registry: JobRegistry, initBackend: () => Promise<stri
     try {
       const load = registry[kind];
       if (!load) throw new Error(`unknown job kind '${kind}' (known: ${Object.keys(registry).join(', ')})`);
-      const [job, backend] = await Promise.all([load(), initBackend()]);
-      send({ type: 'ready', backend });
+      const [job, engine] = await Promise.all([load(), startBackend()]);
+      send({ type: 'ready', backend: engine });
       const ctx: JobContext = {
         progress: (progress) => send({ type: 'progress', progress }),
         metric: (step, values) => send({ type: 'metric', step, values }),
         checkpoint: (path, step) => send({ type: 'checkpoint', path, step }),
         signal: abort.signal,
-        backend,
+        backend: engine,
       };
       const result = await job(payload, ctx);
       finished = true;

@@ -83,6 +83,9 @@ export async function predictLandmarks(
     batchSize: options.batchSize ?? 16,
     cacheDir: options.cacheDir,
     onBrokenImage: (path, error) => problems.push(`${path} cannot be read: ${error.message}`),
+    // predictInput holds this thread for a whole batch: the next batches' files are read and
+    // decoded meanwhile on the input thread.
+    thread: true,
   });
   const k = model.keypointCount;
   let done = 0;

@@ -12,7 +12,8 @@ import { ioHandlers } from './ioService.js';
 import { matchingHandlers } from './matchingService.js';
 import { createPathPolicy, PROJECT_ONLY, type PathAccess } from './pathPolicy.js';
 import { openProject, projectHandlers } from './projectService.js';
-import type { WorkerEntry } from '../jobs/runner.js';
+import { workerEntry } from '../jobs/executeRun.js';
+import { SpareWorker, type WorkerEntry } from '../jobs/runner.js';
 import { createRenditions } from './renditions.js';
 import { reviewHandlers } from './reviewService.js';
 import { runsHandlers } from './runsService.js';
@@ -28,6 +29,11 @@ export interface ServicesOptions {
   runQueue?: boolean;
   /** Test seam: the worker script jobs run in. */
   jobEntry?: WorkerEntry;
+  /**
+   * Keep a job worker started ahead, its compute engine loaded, so a run or a match does not
+   * wait for TensorFlow to start (the app and `serve`: long-lived, jobs come often).
+   */
+  warmWorker?: boolean;
   /**
    * Where request paths may point beyond the open project's folder and image folder (see
    * pathPolicy.ts); default: nowhere else.
@@ -50,6 +56,9 @@ export function createServices(options: ServicesOptions = {}): Services {
     return store ? [store.dir, store.settings.require('imageRoot')] : [];
   });
   const project = projectHandlers(session, policy, options.onProgress);
+  const baseEntry = options.jobEntry ?? workerEntry();
+  const spare = options.warmWorker ? new SpareWorker(baseEntry) : undefined;
+  const jobEntry: WorkerEntry = spare ? { ...baseEntry, spare } : baseEntry;
   const handlers: ApiHandlers = {
     ...project,
     ...imagesHandlers(session),
@@ -58,8 +67,8 @@ export function createServices(options: ServicesOptions = {}): Services {
     ...ioHandlers(session, policy),
     ...splitHandlers(session),
     ...reviewHandlers(session),
-    ...runsHandlers(session, policy, options.onProgress, { runQueue: options.runQueue, entry: options.jobEntry }),
-    ...matchingHandlers(session, { entry: options.jobEntry }),
+    ...runsHandlers(session, policy, options.onProgress, { runQueue: options.runQueue, entry: jobEntry }),
+    ...matchingHandlers(session, { entry: jobEntry }),
   };
   // The caller's own choice (a command-line argument, a test), so not checked by the policy.
   if (options.projectDir !== undefined) openProject(session, path.resolve(options.projectDir));
@@ -71,6 +80,9 @@ export function createServices(options: ServicesOptions = {}): Services {
       return rendition(imageId, kind);
     },
     currentProjectDir: () => session.current?.dir ?? null,
-    close: () => session.replace(null),
+    close: () => {
+      spare?.close();
+      session.replace(null);
+    },
   };
 }

@@ -45,7 +45,10 @@ beforeAll(async () => {
   t = testServices({ runQueue: true });
   await t.call('project.create', { projectDir: ws.projectDir, imageRoot: path.join(dataset, 'images') });
   await t.call('io.import', { format: 'labels', file: labelsFile });
-  const settings = { head: 'heatmap', backbone: 'smallnet', size: 64, steps: 120, seed: 1 } as const;
+  // The product's backbone: a SmallNet at 64 px learns too little here for its confidence to mean
+  // anything (the share below: 9-27% over seeds 1-4; 40% on seed 1 only before the inputs moved by
+  // 0.2 grey levels on average); ResNet-18 at 128 px for 150 steps: 62%, 51%, 38% on seeds 1-3.
+  const settings = { head: 'heatmap', backbone: 'resnet18', size: 128, steps: 150, seed: 1 } as const;
   trainRun = await ended((await t.call('runs.start', { kind: 'train', settings })).run.id);
   expect(trainRun.status).toBe('done');
 }, 600_000);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeFloat16, encodeFloat16 } from '../../src-shared/float16.js';
 import { OverlayDataError, type OverlayInput } from './overlays.js';
 import { ProjectStore } from './projectStore.js';
 
@@ -31,7 +32,8 @@ afterEach(() => {
 });
 
 const grid = 48;
-function matchOverlay(runId: number): OverlayInput {
+const mapValues = Float32Array.from({ length: grid * grid }, (_, i) => Math.cos(i / 50));
+function matchOverlay(runId: number): OverlayInput & { values: Float32Array } {
   return {
     runId,
     imageId: images[1]!,
@@ -40,7 +42,7 @@ function matchOverlay(runId: number): OverlayInput {
     width: grid,
     height: grid,
     bounds: { x: 0, y: -16, w: 96, h: 96 },
-    values: Float32Array.from({ length: grid * grid }, (_, i) => Math.cos(i / 50)),
+    values: mapValues,
     reference: { imageId: images[0]!, x: 12.5, y: 30 },
     match: { x: 40, y: 20, score: 0.93, second: { x: 70, y: 22, score: 0.9 }, margin: 0.03 },
   };
@@ -68,6 +70,18 @@ describe('overlays store', () => {
     expect(Math.max(...back.values.map((v, i) => Math.abs(v - input.values[i]!)))).toBeLessThan(1e-3);
     const bytes = (store.db.prepare('SELECT length(data) AS n FROM overlays WHERE id = ?').get(id) as { n: number }).n;
     expect(bytes).toBe(grid * grid * 2);
+  });
+
+  it('stores float16 bytes from a job as they are, with the range of the values they hold', () => {
+    const run = store.runs.create({ kind: 'predict', method: 'heatmap', config: {} });
+    const float16 = encodeFloat16(mapValues);
+    const id = store.overlays.put({ ...matchOverlay(run.id), values: { float16 } });
+    const stored = (store.db.prepare('SELECT data FROM overlays WHERE id = ?').get(id) as { data: Buffer }).data;
+    expect(Buffer.compare(stored, Buffer.from(float16))).toBe(0);
+    const back = store.overlays.get(id)!;
+    expect(back.valueMax).toBeCloseTo(1, 6);
+    expect(back.valueMin).toBeCloseTo(Math.min(...mapValues), 3);
+    expect(Array.from(back.values)).toEqual(Array.from(decodeFloat16(float16)));
   });
 
   it('replaces the same query, and deletes overlays with their run', () => {
@@ -101,5 +115,19 @@ describe('overlays store', () => {
     const values = new Float32Array(grid * grid);
     values[3] = NaN;
     expect(() => store.overlays.put({ ...matchOverlay(run.id), values })).toThrow(/value 3 is not a finite number/);
+    const float16 = encodeFloat16(mapValues);
+    float16[2 * 7 + 1] = 0x7c; // value 7: +infinity
+    expect(() => store.overlays.put({ ...matchOverlay(run.id), values: { float16 } })).toThrow(
+      /value 7 is not a finite number/,
+    );
+    expect(() => store.overlays.put({ ...matchOverlay(run.id), values: { float16: float16.subarray(1) } })).toThrow(
+      /float16 data of 4607 bytes is cut short/,
+    );
+    expect(() => store.overlays.put({ ...matchOverlay(run.id), values: { float16: float16.subarray(2) } })).toThrow(
+      /needs 2304 values; got 2303/,
+    );
+    expect(
+      (store.db.prepare('SELECT count(*) AS n FROM overlays WHERE run_id = ?').get(run.id) as { n: number }).n,
+    ).toBe(0);
   });
 });

@@ -29,7 +29,8 @@ interface OverlayRow {
 }
 
 export type OverlayInput = Omit<Overlay, 'id' | 'createdAt' | 'valueMin' | 'valueMax' | 'values'> & {
-  values: ArrayLike<number>;
+  /** The map's values, or their float16 bytes as a job encoded them (stored as they are, no round trip). */
+  values: ArrayLike<number> | { float16: Uint8Array };
 };
 
 /** A stored map that cannot be read back as written. */
@@ -69,9 +70,13 @@ export class OverlaysStore {
 
   /** Stores a map (replacing the same run's map of that image, keypoint, kind and reference); returns its id. */
   put(overlay: OverlayInput): number {
-    const { width, height, values } = overlay;
+    const { width, height } = overlay;
     if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0))
       throw new Error(`an overlay map needs a positive grid size; got ${width}x${height}`);
+    const encoded = 'float16' in overlay.values ? overlay.values.float16 : null;
+    if (encoded && encoded.length % 2 !== 0)
+      throw new Error(`an overlay map's float16 data of ${encoded.length} bytes is cut short (odd length)`);
+    const values = encoded ? decodeFloat16(encoded) : (overlay.values as ArrayLike<number>);
     if (values.length !== width * height)
       throw new Error(`an overlay map of ${width}x${height} needs ${width * height} values; got ${values.length}`);
     let valueMin = Infinity;
@@ -79,8 +84,8 @@ export class OverlaysStore {
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       if (!Number.isFinite(v)) throw new Error(`overlay map value ${i} is not a finite number (${v})`);
-      valueMin = Math.min(valueMin, v);
-      valueMax = Math.max(valueMax, v);
+      if (v < valueMin) valueMin = v;
+      if (v > valueMax) valueMax = v;
     }
     const row = {
       runId: overlay.runId,
@@ -90,7 +95,9 @@ export class OverlaysStore {
       encoding: ENCODING,
       width,
       height,
-      data: Buffer.from(encodeFloat16(values)),
+      data: encoded
+        ? Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length)
+        : Buffer.from(encodeFloat16(values)),
       createdAt: new Date().toISOString(),
       refImageId: overlay.reference?.imageId ?? null,
       refX: overlay.reference?.x ?? null,

@@ -129,7 +129,7 @@ export const serveCommand: Command = {
         await untilStopped();
         await running.close();
       },
-      { paths, runQueue: true },
+      { paths, runQueue: true, warmWorker: true },
     );
   },
 };

@@ -141,7 +141,8 @@ function buildLoadedModel(
       `${dir} is not a trained landmark model (format "${String(meta.format ?? 'none')}", expected "${MODEL_FORMAT}")`,
     );
   }
-  const backbone = createBackbone(meta.backbone, { seed: meta.spec.seed });
+  // Every weight comes from the file (assignWeights checks): no random draws to overwrite.
+  const backbone = createBackbone(meta.backbone, { seed: meta.spec.seed, randomInit: false });
   try {
     if (meta.heatmapHead) {
       const head = new HeatmapHead(backbone, meta.heatmapHead, meta.spec.seed);

@@ -410,7 +410,7 @@ export class PredictionMatcher {
           const point = reference.points[j];
           if (!similarity || !point) return null;
           const { match, map } = matchFromSimilarity(similarity, target);
-          return { point, match, map: { ...map, values: Buffer.from(encodeFloat16(map.values)).toString('base64') } };
+          return { point, match, map: { ...map, values: encodeFloat16(map.values) } };
         }),
       });
     });

@@ -51,7 +51,7 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
             width: p.heatmaps.width,
             height: p.heatmaps.height,
             bounds: p.heatmaps.bounds,
-            maps: p.heatmaps.maps.map((m) => Buffer.from(encodeFloat16(m)).toString('base64')),
+            maps: p.heatmaps.maps.map((m) => encodeFloat16(m)),
           },
         }),
         ...(matches.has(Number(p.id)) && { matches: matches.get(Number(p.id)) }),

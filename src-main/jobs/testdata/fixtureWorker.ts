@@ -2,6 +2,8 @@
 import { runWorker } from '../worker.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** When the engine was started (process uptime, seconds): on `warm` for a spare, else with the job. */
+let engineStartedAt: number | null = null;
 
 runWorker(
   {
@@ -35,6 +37,10 @@ runWorker(
     ignoresCancel: async () => async () => {
       await sleep(60_000);
     },
+    whenStarted: async () => async () => ({ pid: process.pid, engineStartedAt, jobStartedAt: process.uptime() }),
   },
-  async () => 'fixture',
+  async () => {
+    engineStartedAt = process.uptime();
+    return 'fixture';
+  },
 );

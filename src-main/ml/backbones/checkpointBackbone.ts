@@ -34,7 +34,8 @@ export function loadCheckpointBackbone(
   const saved = savedBackboneConfig(metadata);
   if (saved && expectArch && saved.arch !== expectArch)
     throw new WeightsError(`${label} trained a ${saved.arch} backbone: train with --backbone ${saved.arch}`);
-  const backbone = createBackbone(saved ?? fallback, { seed });
+  // Every weight comes from the checkpoint (checked below): no random draws to overwrite.
+  const backbone = createBackbone(saved ?? fallback, { seed, randomInit: false });
   try {
     const prefix = BACKBONE_PREFIXES.find((p) => [...backbone.weights.keys()].every((n) => names.has(p + n)));
     if (prefix === undefined)

@@ -86,6 +86,8 @@ export interface CreateOptions {
   seed?: number;
   /** false for copies updated only by EMA (MoCo's key encoder): no tf gradients. Default true. */
   trainable?: boolean;
+  /** false: zero weights, for a network loaded from a file right after (see ParameterSet). Default true. */
+  randomInit?: boolean;
 }
 
 export function createBackbone(config: BackboneConfig, options: CreateOptions = {}): Backbone {
@@ -94,9 +96,9 @@ export function createBackbone(config: BackboneConfig, options: CreateOptions = 
   switch (config.arch) {
     case 'resnet18':
     case 'resnet50':
-      return createResNet(config, seed, trainable);
+      return createResNet(config, seed, trainable, options.randomInit);
     case 'smallnet':
-      return createSmallNet(config, seed, trainable);
+      return createSmallNet(config, seed, trainable, options.randomInit);
     default:
       throw new Error(`unknown backbone architecture ${(config as { arch: unknown }).arch}`);
   }

@@ -82,10 +82,15 @@ function runBlock(x: Tensor4D, block: Block, training: boolean, groups: number):
   return relu(tf.add(y, shortcut));
 }
 
-export function createResNet(config: { arch: ResNetArch }, seed: number, trainable: boolean): Backbone {
+export function createResNet(
+  config: { arch: ResNetArch },
+  seed: number,
+  trainable: boolean,
+  randomInit = true,
+): Backbone {
   const { blocks, bottleneck } = SPECS[config.arch];
   const infos = resnetStages(config.arch);
-  const params = new ParameterSet(seed, trainable);
+  const params = new ParameterSet(seed, trainable, randomInit);
 
   const stemConv = params.conv('conv1', 'conv1', { in: 3, out: 64, kernel: 7, stride: 2, pad: 3 });
   const stemNorm = params.batchNorm('bn1', 'conv1', 64);

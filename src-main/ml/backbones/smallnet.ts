@@ -31,11 +31,12 @@ export function createSmallNet(
   config: { arch: 'smallnet'; outChannels: number },
   seed: number,
   trainable: boolean,
+  randomInit = true,
 ): Backbone {
   const k = config.outChannels;
   if (!Number.isInteger(k) || k < 1)
     throw new Error(`SmallNet needs outChannels >= 1 (the number of landmarks), got ${k}`);
-  const params = new ParameterSet(seed, trainable);
+  const params = new ParameterSet(seed, trainable, randomInit);
   const infos = smallnetStages(k);
   const stages: Stage[] = infos.map((info, i) => {
     const inC = i === 0 ? 3 : WIDTHS[i - 1]!;

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -151,6 +152,54 @@ describe('BatchLoader', () => {
     await sleep(200); // time for any (wrong) extra read to show
     expect(seen.sort()).toEqual(['absent-0.png', 'absent-1.png']);
     await iter.return(undefined);
+  });
+
+  it('gives the same batches from the input thread, and the same reports and errors', async () => {
+    const broken = path.join(dir, 'broken-thread.jpg');
+    await fs.writeFile(broken, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2, 3]));
+    const list = [...items.slice(0, 5), { path: broken }, ...items.slice(5)];
+    const options = { size: 20, mode: 'letterbox' as const, batchSize: 3, shuffle: true, seed: 3 };
+    const run = async (thread: boolean) => {
+      const reported: string[] = [];
+      const batches = await collect(
+        new BatchLoader(list, { ...options, thread, onBrokenImage: (p, e) => reported.push(`${p}: ${e.message}`) }),
+      );
+      const pixels = batches.map((b) => Array.from(b.images.dataSync()));
+      const rows = batches.map(({ indices, transforms, points }) => ({ indices, transforms, points }));
+      dispose(batches);
+      return { reported, pixels, rows };
+    };
+    const inline = await run(false);
+    const threaded = await run(true);
+    expect(threaded.rows).toEqual(inline.rows);
+    expect(threaded.pixels).toEqual(inline.pixels);
+    // (libvips words the same damage differently from call to call: compare up to its detail)
+    const upToDetail = (lines: string[]) => lines.map((line) => line.replace(/ \(.*\)$/, ''));
+    expect(upToDetail(threaded.reported)).toEqual(upToDetail(inline.reported));
+    expect(threaded.reported).toEqual([expect.stringContaining(`${broken}: Cannot read image`)]);
+
+    const error = await collect(new BatchLoader(list, { ...options, thread: true })).then(
+      (batches) => (dispose(batches), null),
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).toBe('ImageDecodeError');
+    expect(error?.message).toContain(broken);
+  });
+
+  it.runIf(process.platform === 'linux')('stops the input thread when the caller stops early', async () => {
+    const threads = () => readdirSync('/proc/self/task').length;
+    const options = { size: 16, mode: 'stretch' as const, batchSize: 2 };
+    // a pass on this thread first: libuv's and libvips' threads (one pool each per process) now exist
+    dispose(await collect(new BatchLoader(items, options)));
+    const before = threads();
+    const loader = new BatchLoader(items, { ...options, thread: true });
+    for await (const batch of loader.epoch()) {
+      expect(threads()).toBeGreaterThan(before); // the input thread runs
+      batch.images.dispose();
+      break;
+    }
+    await waitUntil(() => threads() <= before);
+    expect(threads()).toBeLessThanOrEqual(before);
   });
 
   it('leaks no tensors', async () => {

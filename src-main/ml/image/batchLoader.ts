@@ -1,11 +1,20 @@
 // Batches of network inputs for training and prediction, decoded ahead of use: while the caller
 // trains on batch n, batches n+1 .. n+prefetch are being read, decoded (sharp's worker threads)
-// and resized, so the device does not wait on image decoding.
+// and resized (inputBatches.ts; on a thread of their own with `thread`), so the device does not
+// wait on image decoding.
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { toInputPoints, type InputTransform, type MaybePoint, type ResizeMode } from '../../../src-shared/geometry.js';
 import { createRng, mixSeed } from '../../../src-shared/random.js';
+import { startWorkerThread } from '../workerThread.js';
 import { pixelsToTensor } from './normalize.js';
-import { preprocessImage, type ImageSource, type PreprocessedImage } from './preprocess.js';
+import {
+  preparedBatches,
+  type InputThreadMessage,
+  type InputThreadPlan,
+  type PreparedBatch,
+  type PrepareOptions,
+} from './inputBatches.js';
+import type { ImageSource } from './preprocess.js';
 
 export interface LoaderItem extends ImageSource {
   /** Per-keypoint points in original image pixels (null = absent); returned in input pixels. */
@@ -33,6 +42,12 @@ export interface BatchLoaderOptions {
    * reported here and left out (that batch is then smaller).
    */
   onBrokenImage?: (path: string, error: Error) => void;
+  /**
+   * Prepare the batches on a thread of their own (inputBatchWorker.ts), for callers whose thread
+   * spends long synchronous stretches in TensorFlow calls (prediction): on this thread, each
+   * image's read, decode and cache steps would wait for those to end. Default false.
+   */
+  thread?: boolean;
 }
 
 export interface ImageBatch {
@@ -46,30 +61,7 @@ export interface ImageBatch {
   points: MaybePoint[][];
 }
 
-interface PreparedBatch {
-  indices: number[];
-  images: PreprocessedImage[];
-}
-
-/** Limits how many async tasks run at once. */
-function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await task();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
-}
-
 export class BatchLoader {
-  private readonly limit: <T>(task: () => Promise<T>) => Promise<T>;
-
   constructor(
     readonly items: readonly LoaderItem[],
     readonly options: BatchLoaderOptions,
@@ -78,7 +70,6 @@ export class BatchLoader {
       throw new Error(`batchSize must be a positive integer, got ${options.batchSize}`);
     if (options.prefetch !== undefined && !(Number.isInteger(options.prefetch) && options.prefetch >= 0))
       throw new Error(`prefetch must be a non-negative integer, got ${options.prefetch}`);
-    this.limit = limiter(Math.max(1, options.concurrency ?? 4));
   }
 
   get batchesPerEpoch(): number {
@@ -98,43 +89,20 @@ export class BatchLoader {
 
   /** One pass over the items; stop early with `break` (prefetched work is simply dropped). */
   async *epoch(epoch = 0): AsyncGenerator<ImageBatch> {
-    const order = this.batchOrder(epoch);
-    const ahead = this.options.prefetch ?? 2;
-    const pending: Promise<PreparedBatch>[] = [];
-    let next = 0;
-    const start = (): void => {
-      const p = this.prepare(order[next++]!);
-      p.catch(() => undefined); // awaited below; this only stops an "unhandled rejection"
-      pending.push(p);
-    };
-    while (pending.length > 0 || next < order.length) {
-      if (pending.length === 0) start();
-      const current = pending.shift()!;
-      // The next `ahead` batches are prepared while this one is awaited and used.
-      while (next < order.length && pending.length < ahead) start();
-      const prepared = await current;
-      if (prepared.images.length > 0) yield this.toBatch(prepared);
-    }
-  }
-
-  private async prepare(indices: number[]): Promise<PreparedBatch> {
     const { size, mode, cacheDir, onBrokenImage } = this.options;
-    const results = await Promise.all(
-      indices.map((i) =>
-        this.limit(async () => {
-          const item = this.items[i]!;
-          try {
-            return await preprocessImage(item, { size, mode, cacheDir });
-          } catch (err) {
-            if (!onBrokenImage) throw err;
-            onBrokenImage(item.path, err as Error);
-            return null;
-          }
-        }),
-      ),
-    );
-    const kept = indices.filter((_, k) => results[k] !== null);
-    return { indices: kept, images: results.filter((r): r is PreprocessedImage => r !== null) };
+    const options: PrepareOptions = {
+      size,
+      mode,
+      cacheDir,
+      concurrency: this.options.concurrency ?? 4,
+      prefetch: this.options.prefetch ?? 2,
+      onBrokenImage,
+    };
+    const order = this.batchOrder(epoch);
+    const prepared = this.options.thread
+      ? preparedOnInputThread(this.items, order, options)
+      : preparedBatches(this.items, order, options);
+    for await (const batch of prepared) if (batch.images.length > 0) yield this.toBatch(batch);
   }
 
   private toBatch(prepared: PreparedBatch): ImageBatch {
@@ -150,5 +118,51 @@ export class BatchLoader {
       transforms,
       points: prepared.indices.map((i, k) => toInputPoints(transforms[k]!, this.items[i]!.points ?? [])),
     };
+  }
+}
+
+/** preparedBatches on the input thread: the same batches, in order, with the same errors. */
+async function* preparedOnInputThread(
+  items: readonly LoaderItem[],
+  order: number[][],
+  { onBrokenImage, ...options }: PrepareOptions,
+): AsyncGenerator<PreparedBatch> {
+  const plan: InputThreadPlan = {
+    items: items.map(({ path, crop, hash }) => ({ path, crop, hash })),
+    order,
+    options,
+    reportBroken: onBrokenImage !== undefined,
+  };
+  const worker = startWorkerThread('inputBatchWorker', import.meta.dirname, plan);
+  const messages: InputThreadMessage[] = [];
+  let wake: (() => void) | null = null;
+  const arrive = (message: InputThreadMessage): void => {
+    messages.push(message);
+    wake?.();
+  };
+  worker.on('message', arrive);
+  worker.on('error', (err) =>
+    arrive({ type: 'error', name: err.name, message: `input thread failed: ${err.message}` }),
+  );
+  worker.on('exit', (code) =>
+    arrive({ type: 'error', name: 'Error', message: `input thread exited with code ${code}` }),
+  );
+  const asError = (m: { name: string; message: string }): Error =>
+    Object.assign(new Error(m.message), { name: m.name });
+  try {
+    for (;;) {
+      while (messages.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const message = messages.shift()!;
+      if (message.type === 'end') return;
+      if (message.type === 'error') throw asError(message);
+      if (message.type === 'broken') onBrokenImage!(message.path, asError(message));
+      else {
+        worker.postMessage('take');
+        yield message.batch;
+      }
+    }
+  } finally {
+    worker.removeAllListeners();
+    await worker.terminate();
   }
 }

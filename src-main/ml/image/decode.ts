@@ -77,7 +77,7 @@ function decodeError(path: string, err: unknown): ImageDecodeError {
 export async function decodeImageBytes(
   bytes: Uint8Array,
   path: string,
-  shrinkTo?: { width: number; height: number },
+  shrinkTo?: { width: number; height: number; filter?: 'linear' | 'lanczos3' },
 ): Promise<RgbImage> {
   try {
     let pipeline = sharp(bytes, { failOn: 'truncated' })
@@ -88,7 +88,7 @@ export async function decodeImageBytes(
     if (shrinkTo)
       pipeline = pipeline.resize(shrinkTo.width, shrinkTo.height, {
         fit: 'fill',
-        kernel: 'lanczos3',
+        kernel: shrinkTo.filter ?? 'lanczos3',
         fastShrinkOnLoad: false,
       });
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });

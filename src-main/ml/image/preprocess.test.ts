@@ -69,6 +69,23 @@ describe('preprocessImage', () => {
     expect(Buffer.from(out.data).equals(Buffer.from(renderInput(await decodeImageFile(file), t)))).toBe(true);
   });
 
+  it('reduces a whole image in libvips to within a grey level of the exact filter, the padding black', async () => {
+    const t = makeInputTransform({ imageWidth: 70, imageHeight: 45, size: 32, mode: 'letterbox', crop: null });
+    expect([t.padX, t.padY, t.contentHeight]).toEqual([0, 5, 21]); // letterboxed: rows of padding
+    const out = await preprocessImage({ path: file }, { size: 32, mode: 'letterbox' });
+    expect(out.transform).toEqual(t);
+    const exact = renderInput(await decodeImageFile(file), t);
+    let difference = 0;
+    for (let i = 0; i < exact.length; i++) difference += Math.abs(out.data[i]! - exact[i]!);
+    expect(difference / (t.contentWidth * t.contentHeight * 3)).toBeLessThan(1);
+    const padding = [
+      ...out.data.subarray(0, t.padY * t.width * 3),
+      ...out.data.subarray((t.padY + t.contentHeight) * t.width * 3),
+    ];
+    expect(padding.length).toBeGreaterThan(0);
+    expect(padding.every((v) => v === 0)).toBe(true);
+  });
+
   it('keeps points exact when libvips shrinks large images while decoding (PNG, EXIF-rotated JPEG, crop)', async () => {
     const p: Point = [611.3, 207.8];
     const png = path.join(dir, 'large.png');

@@ -121,3 +121,14 @@ export function renderInput(image: RgbImage, t: InputTransform): Uint8Array {
   }
   return out;
 }
+
+/** The `t.width` x `t.height` input for an image already at the transform's content size: padding only. */
+export function padInput(image: RgbImage, t: InputTransform): Uint8Array {
+  if (image.width !== t.contentWidth || image.height !== t.contentHeight)
+    throw new Error(`padInput needs a ${t.contentWidth}x${t.contentHeight} image, got ${image.width}x${image.height}`);
+  const out = new Uint8Array(t.width * t.height * 3);
+  const row = t.contentWidth * 3;
+  for (let y = 0; y < t.contentHeight; y++)
+    out.set(image.data.subarray(y * row, (y + 1) * row), ((t.padY + y) * t.width + t.padX) * 3);
+  return out;
+}

@@ -14,10 +14,7 @@
 // (warpAffineValues, applyBrightnessContrast, normalizeImageNetValues, gaussianTargets), and
 // depend only on the plan: the worker and heatmapBatchMaker called in-process give the same
 // values for the same seed.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   applyAffineToPoints,
   chainAffine,
@@ -28,6 +25,7 @@ import {
 } from '../../../src-shared/geometry.js';
 import { createRng, type Rng } from '../../../src-shared/random.js';
 import { sampleAffineAugment, warpAffineValues } from '../augment/affine.js';
+import { startWorkerThread } from '../workerThread.js';
 import { applyBrightnessContrast, samplePhotometric, type PhotometricConfig } from '../augment/photometric.js';
 import { gaussianTargets } from '../heads/heatmapHead.js';
 import { normalizeImageNetValues } from '../image/normalize.js';
@@ -189,24 +187,6 @@ export function heatmapBatchMaker(plan: HeatmapBatchPlan): (step: number) => Hea
 type WorkerReply = { step: number; batch: HeatmapBatchArrays } | { step: number; error: string };
 
 /**
- * The worker thread's script: in a built app the bundled heatmapBatchWorker.js, an entry beside
- * workerMain.js in out/main (this code may sit in out/main/chunks); from source (tests, benches,
- * the dev app) heatmapBatchWorker.ts, with tsx's loader registered in the worker first (tsx's
- * loader of the parent thread does not reach worker threads).
- */
-function startWorker(plan: HeatmapBatchPlan): Worker {
-  const here = import.meta.dirname;
-  const bundled = [here, path.dirname(here)]
-    .map((dir) => path.join(dir, 'heatmapBatchWorker.js'))
-    .find((file) => existsSync(file));
-  if (bundled) return new Worker(bundled, { workerData: plan });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const source = pathToFileURL(path.join(here, 'heatmapBatchWorker.ts')).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
-  return new Worker(boot, { eval: true, workerData: plan });
-}
-
-/**
  * The plan's batches from a worker thread, `prefetch` steps ahead of the one asked for. next()
  * returns them in step order; a worker that fails rejects every later next() with its error.
  * close() when done (training ended, failed or was cancelled).
@@ -223,7 +203,7 @@ export class HeatmapBatchWorker {
     plan: HeatmapBatchPlan,
     private readonly prefetch = 2,
   ) {
-    this.worker = startWorker(plan);
+    this.worker = startWorkerThread('heatmapBatchWorker', import.meta.dirname, plan);
     this.worker.on('message', (reply: WorkerReply) => {
       if ('error' in reply) this.fail(new Error(`batch ${reply.step}: ${reply.error}`));
       else if (this.waiting?.step === reply.step) {

@@ -19,6 +19,7 @@ export async function featuresJob(payload: unknown, ctx: JobContext): Promise<Fe
       batchSize: 16,
       cacheDir,
       onBrokenImage: (path, error) => problems.push(`${path} cannot be read: ${error.message}`),
+      thread: true, // as prediction: the files are read while this thread is in TensorFlow
     });
     ctx.progress({ step: 0, totalSteps: images.length });
     let done = 0;

@@ -49,9 +49,28 @@ describe('heatmap head', () => {
         peaks.forEach(([cx, cy], j) => {
           values[(i * w + c) * K + j] = 2 - ((c - cx!) ** 2 + (i - cy!) ** 2) / 2;
         });
-    const logits = tf.tensor4d(values, [1, h, w, K]);
-    const { coords, confidence } = head.decode(logits);
+    // two images: the same logits, then all of them shifted by a constant (the same softmax)
+    const logits = tf.tensor4d(
+      Float32Array.from(
+        { length: 2 * values.length },
+        (_, i) => values[i % values.length]! + (i < values.length ? 0 : 7),
+      ),
+      [2, h, w, K],
+    );
+    const { coords, confidence, heatmaps } = head.decode(logits);
     logits.dispose();
+    expect(Array.from(coords.subarray(K * 2))).toEqual(
+      Array.from(coords.subarray(0, K * 2)).map((v) => expect.closeTo(v, 4)),
+    );
+    for (let m = 0; m < 2 * K; m++) {
+      const map = heatmaps.values.subarray(m * h * w, (m + 1) * h * w);
+      expect(map.reduce((sum, v) => sum + v, 0)).toBeCloseTo(1, 5);
+    }
+    // the map is the softmax over the cells: keypoint 0's cell (x 3, y 6) against (x 0, y 0)
+    expect(Math.log(heatmaps.values[6 * w + 3]! / heatmaps.values[0]!)).toBeCloseTo(
+      values[(6 * w + 3) * K]! - values[0]!,
+      4,
+    );
     expect(coords[0]).toBeCloseTo((3.3 + 0.5) * 4, 4);
     expect(coords[1]).toBeCloseTo((5.7 + 0.5) * 4, 4);
     expect(coords[2]).toBeCloseTo((7.8 + 0.5) * 4, 4);

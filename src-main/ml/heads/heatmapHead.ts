@@ -227,48 +227,72 @@ export class HeatmapHead {
    */
   decode(logits: Tensor4D): { coords: Float32Array; confidence: Float32Array; heatmaps: HeatmapBatch } {
     const [b, h, w, k] = logits.shape;
-    const values = logits.dataSync();
-    const at = (n: number, i: number, c: number, j: number): number => values[((n * h + i) * w + c) * k + j]!;
-    const coords = new Float32Array(b * k * 2);
-    const confidence = new Float32Array(b * k);
-    const maps = new Float32Array(b * k * h * w);
-    const stride = this.spec.outputStride;
-    for (let n = 0; n < b; n++)
-      for (let j = 0; j < k; j++) {
-        let best = -Infinity;
-        let bi = 0;
-        let bc = 0;
-        for (let i = 0; i < h; i++)
-          for (let c = 0; c < w; c++) {
-            const v = at(n, i, c, j);
-            if (v > best) [best, bi, bc] = [v, i, c];
-          }
-        const offset = (lo: number, mid: number, hi: number): number => {
-          const curvature = lo - 2 * mid + hi;
-          return curvature < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (lo - hi)) / curvature)) : 0;
-        };
-        const dx = bc > 0 && bc < w - 1 ? offset(at(n, bi, bc - 1, j), best, at(n, bi, bc + 1, j)) : 0;
-        const dy = bi > 0 && bi < h - 1 ? offset(at(n, bi - 1, bc, j), best, at(n, bi + 1, bc, j)) : 0;
-        coords[(n * k + j) * 2] = (bc + 0.5 + dx) * stride;
-        coords[(n * k + j) * 2 + 1] = (bi + 0.5 + dy) * stride;
-        let total = 0;
-        let near = 0;
-        const map = maps.subarray((n * k + j) * h * w, (n * k + j + 1) * h * w);
-        for (let i = 0; i < h; i++)
-          for (let c = 0; c < w; c++) {
-            const e = Math.exp(at(n, i, c, j) - best);
-            map[i * w + c] = e;
-            total += e;
-            if (Math.abs(i - bi) <= 1 && Math.abs(c - bc) <= 1) near += e;
-          }
-        confidence[n * k + j] = near / total;
-        for (let i = 0; i < map.length; i++) map[i]! /= total;
-      }
-    return { coords, confidence, heatmaps: { width: w, height: h, values: maps } };
+    return decodeHeatmapLogits(logits.dataSync() as Float32Array, [b, h, w, k], this.spec.outputStride);
   }
 
   /** Disposes the decoder; the backbone belongs to the caller. */
   dispose(): void {
     this.params.dispose();
   }
+}
+
+/**
+ * Logits [B, H, W, K] (NHWC, as the head outputs them) -> per image and keypoint: the peak with
+ * sub-pixel refinement (a parabola through the peak and its neighbours along each axis) in input
+ * pixels, the confidence (the softmax's mass within one cell of the peak) and the softmax maps
+ * [B, K, H, W]. The loops read the logits in memory order (this runs on the job's thread for
+ * every predicted batch, while TensorFlow's threads wait).
+ */
+export function decodeHeatmapLogits(
+  values: Float32Array,
+  [b, h, w, k]: readonly [number, number, number, number],
+  stride: number,
+): { coords: Float32Array; confidence: Float32Array; heatmaps: HeatmapBatch } {
+  const cells = h * w;
+  const coords = new Float32Array(b * k * 2);
+  const confidence = new Float32Array(b * k);
+  const maps = new Float32Array(b * k * cells);
+  const best = new Float32Array(k);
+  const peak = new Int32Array(k);
+  const total = new Float64Array(k);
+  const offset = (lo: number, mid: number, hi: number): number => {
+    const curvature = lo - 2 * mid + hi;
+    return curvature < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (lo - hi)) / curvature)) : 0;
+  };
+  for (let n = 0; n < b; n++) {
+    const base = n * cells * k;
+    best.fill(-Infinity);
+    peak.fill(0);
+    // the first largest logit of each keypoint, in row-major order
+    for (let p = 0; p < cells; p++)
+      for (let j = 0, o = base + p * k; j < k; j++, o++)
+        if (values[o]! > best[j]!) {
+          best[j] = values[o]!;
+          peak[j] = p;
+        }
+    total.fill(0);
+    for (let p = 0; p < cells; p++)
+      for (let j = 0, o = base + p * k; j < k; j++, o++) {
+        const e = Math.exp(values[o]! - best[j]!);
+        maps[(n * k + j) * cells + p] = e;
+        total[j]! += e;
+      }
+    for (let j = 0; j < k; j++) {
+      const bi = Math.floor(peak[j]! / w);
+      const bc = peak[j]! - bi * w;
+      const at = (i: number, c: number): number => values[base + (i * w + c) * k + j]!;
+      const dx = bc > 0 && bc < w - 1 ? offset(at(bi, bc - 1), best[j]!, at(bi, bc + 1)) : 0;
+      const dy = bi > 0 && bi < h - 1 ? offset(at(bi - 1, bc), best[j]!, at(bi + 1, bc)) : 0;
+      coords[(n * k + j) * 2] = (bc + 0.5 + dx) * stride;
+      coords[(n * k + j) * 2 + 1] = (bi + 0.5 + dy) * stride;
+      const map = maps.subarray((n * k + j) * cells, (n * k + j + 1) * cells);
+      let near = 0;
+      for (let i = Math.max(0, bi - 1); i <= Math.min(h - 1, bi + 1); i++)
+        for (let c = Math.max(0, bc - 1); c <= Math.min(w - 1, bc + 1); c++) near += map[i * w + c]!;
+      confidence[n * k + j] = near / total[j]!;
+      const scale = 1 / total[j]!;
+      for (let p = 0; p < cells; p++) map[p]! *= scale;
+    }
+  }
+  return { coords, confidence, heatmaps: { width: w, height: h, values: maps } };
 }

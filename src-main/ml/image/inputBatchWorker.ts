@@ -1,7 +1,7 @@
 // Entry of the input thread (BatchLoader's `thread` option): prepares the batches of one pass
 // (read, decode, resize, cache) on this thread's own event loop, so their steps go on while the
 // JavaScript thread of the job is inside a TensorFlow call, and hands their pixels over without
-// copying, at most `prefetch` batches ahead of the ones taken.
+// copying: at most `prefetch` + 1 handed over and not yet taken, `prefetch` more in preparation.
 import { parentPort, workerData } from 'node:worker_threads';
 import { lowerThisThreadsPriority } from '../workerThread.js';
 import { preparedBatches, type InputThreadMessage, type InputThreadPlan, type PrepareOptions } from './inputBatches.js';

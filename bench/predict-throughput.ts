@@ -16,6 +16,7 @@ import { dispatch, type ApiMethod, type ApiRequest, type ApiResponse } from '../
 import { importableLabelsJson, writeDemoDataset } from '../src-main/ml/demo/writeDataset.js';
 import { ANYWHERE } from '../src-main/services/pathPolicy.js';
 import { createServices } from '../src-main/services/index.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,10 +28,6 @@ const { values: args } = parseArgs({
 const frames = Number(args.frames);
 const size = Number(args.size);
 const repeats = Number(args.repeats);
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const list = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(', ');
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'ls-bench-predict-'));

@@ -61,6 +61,7 @@ import { trainPaperHead } from '../src-main/ml/train/trainPaperHead.js';
 import { createServices } from '../src-main/services/index.js';
 import { ANYWHERE } from '../src-main/services/pathPolicy.js';
 import { ProjectStore } from '../src-main/store/projectStore.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -221,11 +222,6 @@ function runTorch(c: Comparison, seed: number): HeatmapRun | null {
   };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const mean = (values: number[]) => values.reduce((x, y) => x + y, 0) / values.length;
 const fixed = (value: number | null | undefined, digits = 2) =>
   value === null || value === undefined ? '-' : value.toFixed(digits);

@@ -74,8 +74,7 @@ export class OverlaysStore {
     if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0))
       throw new Error(`an overlay map needs a positive grid size; got ${width}x${height}`);
     const encoded = 'float16' in overlay.values ? overlay.values.float16 : null;
-    if (encoded && encoded.length % 2 !== 0)
-      throw new Error(`an overlay map's float16 data of ${encoded.length} bytes is cut short (odd length)`);
+    // decodeFloat16 refuses a cut-short blob (odd length) itself
     const values = encoded ? decodeFloat16(encoded) : (overlay.values as ArrayLike<number>);
     if (values.length !== width * height)
       throw new Error(`an overlay map of ${width}x${height} needs ${width * height} values; got ${values.length}`);

@@ -243,7 +243,7 @@ export class HeatmapHead {
  * [B, K, H, W]. The loops read the logits in memory order (this runs on the job's thread for
  * every predicted batch, while TensorFlow's threads wait).
  */
-export function decodeHeatmapLogits(
+function decodeHeatmapLogits(
   values: Float32Array,
   [b, h, w, k]: readonly [number, number, number, number],
   stride: number,

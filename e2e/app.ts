@@ -131,7 +131,7 @@ export function storedAnnotations(projectDir: string): AnnotationRow[] {
 /** Fails the test on any Content-Security-Policy violation or uncaught page error. */
 export function watchPageHealth(page: Page): string[] {
   const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('pageerror', (error) => problems.push(`page error: ${error.stack ?? error.message}`));
   page.on('console', (message) => {
     if (/Content.Security.Policy/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
   });

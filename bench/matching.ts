@@ -7,13 +7,15 @@
  *   2. matching.evaluate: mean pixel error of the nearest-neighbour match of every labeled point,
  *      `--pairs` same-instance pairs (the image against a TPS warp of itself) and as many
  *      different-instance pairs (two labeled images);
- *   3. label propagation from 1, 5 and 20 labeled images (k = 5) to held-out labeled images with the
- *      best features, against the mean-shape baseline fitted on the same labels.
+ *   3. label propagation from 1, 5 and 20 labeled images (k = 5) to held-out labeled images, with the
+ *      best features of step 2 and with the backbone of the heatmap head trained on those same
+ *      labels (`--head-steps` steps at its default input size; 0 skips it), against the head's own
+ *      predictions and the mean-shape baseline fitted on the same labels.
  * Everything goes through the API (the same services, jobs and worker processes as the app).
  *
  *   npm run bench:matching -- [--regimes crop,frame] [--dlc] [--features random,moco,dense-contrastive]
  *     [--pretrain-minutes 1] [--projection-minutes 0.5] [--dims 64,128,256] [--project random,moco,dense-contrastive]
- *     [--pairs 40] [--json out.json]
+ *     [--pairs 40] [--head-steps 300] [--json out.json]
  * `--features` names the feature sources measured (projections only over those: `--project`).
  *
  * CPU only on a shared 2-core machine: budgets are short; the numbers compare features with each
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     features: { type: 'string', default: 'random,moco,dense-contrastive' },
     project: { type: 'string', default: 'random,moco,dense-contrastive' },
     pairs: { type: 'string', default: '40' },
+    'head-steps': { type: 'string', default: '300' },
     json: { type: 'string' },
   },
 });
@@ -52,6 +55,9 @@ if (featureBases.size === 0 || [...featureBases].some((f) => !knownFeatures.incl
   throw new Error(`--features takes one or more of ${knownFeatures.join(', ')}; got "${args.features}"`);
 const projected = new Set(args.project.split(','));
 const pairs = Number(args.pairs);
+const headSteps = Number(args['head-steps']);
+if (!Number.isInteger(headSteps) || headSteps < 0)
+  throw new Error(`--head-steps takes a whole number; got "${args['head-steps']}"`);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'landmark-bench-matching-'));
 
 interface Row {
@@ -67,7 +73,12 @@ interface Row {
 interface PropagationRow {
   dataset: string;
   labels: number;
+  /** Propagation with the best features of the matching table. */
   propagation: number;
+  /** Propagation with the backbone of the heatmap head trained on the same labels; null: not run. */
+  propagationHeadFeatures: number | null;
+  /** That head's own predictions. */
+  head: number | null;
   meanShape: number;
   targets: number;
 }
@@ -99,14 +110,13 @@ async function evaluate(
   );
 }
 
-/** Mean error of propagation from `from` to `targets` and of the mean shape of `from`'s labels. */
+/** Propagation from `from` to `targets` with `features`: its mean error, and the mean shape's of `from`'s labels. */
 async function propagate(
   session: Session,
-  dataset: string,
   features: number | 'random',
   from: number[],
   targets: number[],
-) {
+): Promise<{ propagation: number; meanShape: number; targets: number }> {
   const truth = new Map<number, { points: (Point | null)[]; frame: ReturnType<typeof itemFrame> }>();
   const keypoints = (await session.call('schema.get', {})).keypoints.map((k) => k.id);
   for (const id of [...from, ...targets]) {
@@ -137,17 +147,42 @@ async function propagate(
     });
   }
   const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
-  const row = {
-    dataset,
-    labels: from.length,
-    propagation: mean(errors.propagation),
-    meanShape: mean(errors.meanShape),
-    targets: predictions.length,
-  };
-  propagation.push(row);
-  console.log(
-    `  propagation from ${String(from.length).padStart(2)} labels: ${fmt(row.propagation)} px (mean shape ${fmt(row.meanShape)} px) on ${row.targets} held-out images`,
-  );
+  return { propagation: mean(errors.propagation), meanShape: mean(errors.meanShape), targets: predictions.length };
+}
+
+/**
+ * Per label count: the heatmap head trained on that many labels (its seeded subset), propagation
+ * from the same labels with the best features and with the head's backbone, and the head itself.
+ */
+async function propagationRows(session: Session, dataset: string, best: number | 'random'): Promise<void> {
+  const { items } = await session.call('images.list', { filter: 'labeled', limit: 100_000 });
+  const train = items.filter((i) => i.split !== 'test').map((i) => i.id);
+  const test = items.filter((i) => i.split === 'test').map((i) => i.id);
+  for (const n of [1, 5, 20].filter((c) => c <= train.length)) {
+    let from = train.slice(0, n);
+    let head: { runId: number; error: number } | null = null;
+    if (headSteps > 0) {
+      const run = await session.call('runs.train', { head: 'heatmap', labels: n, steps: headSteps, seed: 1 });
+      from = run.config.labeledImageIds as number[];
+      const evaluation = await session.call('runs.evaluate', { runId: run.id, split: 'test' });
+      head = { runId: run.id, error: evaluation.model.pixelError ?? Number.NaN };
+    }
+    const withBest = await propagate(session, best, from, test);
+    const withHead = head ? await propagate(session, head.runId, from, test) : null;
+    const row: PropagationRow = {
+      dataset,
+      labels: n,
+      propagation: withBest.propagation,
+      propagationHeadFeatures: withHead?.propagation ?? null,
+      head: head?.error ?? null,
+      meanShape: withBest.meanShape,
+      targets: withBest.targets,
+    };
+    propagation.push(row);
+    console.log(
+      `  from ${String(n).padStart(2)} labels: propagation ${fmt(row.propagation)} px, with the head's backbone ${fmt(row.propagationHeadFeatures ?? Number.NaN)} px, the head ${fmt(row.head ?? Number.NaN)} px, mean shape ${fmt(row.meanShape)} px (${row.targets} held-out images)`,
+    );
+  }
 }
 
 async function pretrain(session: Session, settings: Record<string, unknown>): Promise<number> {
@@ -181,11 +216,7 @@ async function benchDataset(session: Session, dataset: string): Promise<void> {
   const mine = rows.filter((r) => r.dataset === dataset);
   const best = mine.reduce((a, b) => (b.different < a.different ? b : a));
   console.log(`  label propagation with: ${best.features}${best.dim ? ` d=${best.dim}` : ''}`);
-  const { items } = await session.call('images.list', { filter: 'labeled', limit: 100_000 });
-  const train = items.filter((i) => i.split !== 'test').map((i) => i.id);
-  const test = items.filter((i) => i.split === 'test').map((i) => i.id);
-  for (const n of [1, 5, 20])
-    if (n <= train.length) await propagate(session, dataset, best.id, train.slice(0, n), test);
+  await propagationRows(session, dataset, best.id);
 }
 
 async function main(): Promise<void> {

@@ -28,6 +28,8 @@ export interface DescriptorSourceSpec {
   backbone: BackboneConfig;
   stages: string[];
   inputSize: number;
+  /** Input pixels per descriptor grid cell (DescriptorNetwork.gridStride). */
+  gridStride: number;
   seed: number;
   /** Names these features for the descriptor cache; changes when the weights are rewritten. */
   cacheKey: string;
@@ -42,6 +44,7 @@ export function randomFeatures(seed = 1): DescriptorSourceSpec {
     backbone: { arch: 'resnet18' },
     stages: [...PAPER_HYPERCOLUMN.stages],
     inputSize: DESCRIPTOR_INPUT_SIZE,
+    gridStride: 2,
     seed,
     cacheKey: `random-resnet18-seed${seed}`,
   };
@@ -56,6 +59,19 @@ function stagesOf(run: RunRecord): string[] {
   if (c.backbone === 'smallnet') return [...FEATURE_STAGES.smallnet.paper];
   if (run.kind === 'train' && run.method === 'heatmap') return TRAINED_RESNET_STAGES;
   return [...PAPER_HYPERCOLUMN.stages];
+}
+
+/**
+ * A training run describes images at its own input size: its backbone learned the landmarks
+ * there. On demo frames (5 labels) label propagation with a heatmap run's descriptors misses by
+ * 125 px at its 256 px, 175 px at 128 and 215 px at 96 (mean shape 188; bench/README, Matching).
+ * The heatmap head's grid is its heatmaps' (stride 4, conv2_x's own): as good as stride 2 there
+ * (124 px), a quarter of the cells, and what its prediction runs get from the head's pass for free.
+ */
+function gridOf(run: RunRecord): { inputSize: number; gridStride: number } {
+  const size = run.config.inputSize;
+  if (run.kind !== 'train' || typeof size !== 'number') return { inputSize: DESCRIPTOR_INPUT_SIZE, gridStride: 2 };
+  return { inputSize: size, gridStride: run.method === 'heatmap' ? 4 : 2 };
 }
 
 /** The features of `features` ('random' or a run id), or an ApiError saying why the run has none. */
@@ -88,14 +104,17 @@ export function featureSourceOf(store: ProjectStore, features: number | 'random'
   const projection = run.kind === 'pretrain' && run.method === 'projection';
   const projectionConfig = run.config.projection as { stages: string[]; inputSize: number } | undefined;
   const arch = typeof run.config.backbone === 'string' ? run.config.backbone : 'resnet18';
+  const { inputSize, gridStride } =
+    projection && projectionConfig ? { inputSize: projectionConfig.inputSize, gridStride: 2 } : gridOf(run);
   return {
     runId: run.id,
     weightsDir,
     kind: projection ? 'projection' : 'backbone',
     backbone: arch === 'resnet50' ? { arch: 'resnet50' } : { arch: 'resnet18' },
     stages: projection && projectionConfig ? projectionConfig.stages : stagesOf(run),
-    inputSize: projection && projectionConfig ? projectionConfig.inputSize : DESCRIPTOR_INPUT_SIZE,
+    inputSize,
+    gridStride,
     seed: 1,
-    cacheKey: `run${run.id}-${run.checkpointPath}-${written}`,
+    cacheKey: `run${run.id}-${run.checkpointPath}-${written}-${inputSize}px-stride${gridStride}`,
   };
 }

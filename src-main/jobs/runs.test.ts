@@ -114,6 +114,19 @@ describe('train -> predict -> evaluate on a generated demo project', { timeout: 
     }
     expect(labeled.has(matched!.reference!.imageId)).toBe(true);
     expect(matched!.match!.score).toBeGreaterThan(0);
+    // The map made from the head's own pass is the one the run's features give when asked live
+    // (the same descriptors on the heatmaps' grid), to float16's precision.
+    const live = await t.call('matching.match', {
+      features: trainRunId,
+      referenceImageId: matched!.reference!.imageId,
+      point: { x: matched!.reference!.x, y: matched!.reference!.y },
+      targetImageId: matched!.imageId,
+    });
+    const liveMap = await t.call('overlays.get', { overlayId: live.overlayId });
+    expect([liveMap.width, liveMap.height]).toEqual([28, 28]);
+    expect([matched!.width, matched!.height]).toEqual([28, 28]);
+    expect(Math.max(...liveMap.values.map((v, c) => Math.abs(v - matched!.values[c]!)))).toBeLessThan(2e-3);
+    expect(Math.hypot(live.match.x - matched!.match!.x, live.match.y - matched!.match!.y)).toBeLessThan(1);
     // Each predicted point's heatmap is stored for review, its peak where the point is.
     for (const p of predictions.slice(0, 5)) {
       const heatmap = (await t.call('overlays.find', {

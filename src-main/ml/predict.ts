@@ -12,6 +12,7 @@ import {
 } from '../../src-shared/geometry.js';
 import { BatchLoader } from './image/batchLoader.js';
 import type { ImageSource } from './image/preprocess.js';
+import type { Taps } from './backbones/index.js';
 
 /** Per image and keypoint, a probability map over the input's output grid: [B, K, height, width]. */
 export interface HeatmapBatch {
@@ -30,7 +31,15 @@ export interface LandmarkPredictor {
    * images [B, S, S, 3] RGB in [0, 1] (not disposed) -> coords [B*K*2] (x, y in input pixels)
    * and confidence [B*K] in [0, 1]. Returns plain arrays: no tensor outlives the call.
    */
-  predictInput(images: Tensor4D): { coords: Float32Array; confidence: Float32Array; heatmaps?: HeatmapBatch };
+  predictInput(
+    images: Tensor4D,
+    onTaps?: (taps: Taps) => void,
+  ): { coords: Float32Array; confidence: Float32Array; heatmaps?: HeatmapBatch };
+  /**
+   * Backbone stages whose outputs for the ImageNet-normalised inputs predictInput passes to onTaps
+   * during the call; absent where the head passes none.
+   */
+  readonly tapStages?: readonly string[];
 }
 
 export interface PredictedPoint {
@@ -58,10 +67,12 @@ export interface PredictOptions {
   /** Called after each batch with the number of images done. */
   onProgress?: (done: number, total: number) => void;
   /**
-   * Sees each batch's network inputs (disposed after the call) and its rows' items and input
-   * transforms, for work on the same inputs (the matching maps) without decoding the files again.
+   * Sees each batch's network inputs and the backbone's outputs on them (the model's tapStages, or
+   * null where it has none; all disposed after the call), with its rows' items and input
+   * transforms: work on the same inputs (the matching maps) without decoding the files again or
+   * running the backbone twice.
    */
-  onBatch?: (images: Tensor4D, rows: { id: string | number; transform: InputTransform }[]) => void;
+  onBatch?: (images: Tensor4D, taps: Taps | null, rows: { id: string | number; transform: InputTransform }[]) => void;
 }
 
 export interface PredictionReport {
@@ -94,11 +105,21 @@ export async function predictLandmarks(
     try {
       if (options.signal?.aborted)
         throw Object.assign(new Error(`prediction cancelled after ${done} images`), { name: 'AbortError' });
-      out = model.predictInput(batch.images);
-      options.onBatch?.(
+      const { onBatch } = options;
+      const rows = batch.indices.map((itemIndex, row) => ({
+        id: items[itemIndex]!.id,
+        transform: batch.transforms[row]!,
+      }));
+      let seen = false;
+      out = model.predictInput(
         batch.images,
-        batch.indices.map((itemIndex, row) => ({ id: items[itemIndex]!.id, transform: batch.transforms[row]! })),
+        onBatch &&
+          ((taps) => {
+            seen = true;
+            onBatch(batch.images, taps, rows);
+          }),
       );
+      if (onBatch && !seen) onBatch(batch.images, null, rows);
     } finally {
       batch.images.dispose();
     }

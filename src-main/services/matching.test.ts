@@ -85,6 +85,23 @@ describe('matching.match and overlays', () => {
     expect(readdirSync(cacheDir).map((n) => readFileSync(path.join(cacheDir, n)).length)).not.toContain(7);
   }, 60_000);
 
+  it("describes with a training run's backbone at the run's own input size", async () => {
+    const run = await t.call('runs.train', { head: 'heatmap', backbone: 'smallnet', size: 64, steps: 2 });
+    const { overlayId } = await t.call('matching.match', {
+      features: run.id,
+      referenceImageId: images[0]!.id,
+      keypointId: keypoints[0]!.id,
+      targetImageId: images[1]!.id,
+    });
+    // 64 px input, the heatmaps' stride 4: a 16 x 16 grid over the same letterbox (not 48 x 48 at
+    // the 96 px default).
+    expect(await t.call('overlays.get', { overlayId })).toMatchObject({
+      width: 16,
+      height: 16,
+      bounds: { x: 0, y: -8, w: 64, h: 64 },
+    });
+  }, 60_000);
+
   it('refuses a run with no backbone, a point outside the reference, the same image, an unreadable target', async () => {
     const store = ProjectStore.open(ws.projectDir);
     const predict = store.runs.create({ kind: 'predict', method: 'heatmap', config: {} });

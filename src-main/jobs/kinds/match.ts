@@ -15,7 +15,7 @@ import {
 import { createRng, mixSeed } from '../../../src-shared/random.js';
 import { DEFAULT_TPS, sampleTps, tpsPoints, warpTps } from '../../ml/augment/tps.js';
 import { loadCheckpointBackbone } from '../../ml/backbones/checkpointBackbone.js';
-import { createBackbone, type Backbone } from '../../ml/backbones/index.js';
+import { createBackbone, type Backbone, type Taps } from '../../ml/backbones/index.js';
 import { tf } from '../../ml/engine.js';
 import { pixelsToTensor } from '../../ml/image/normalize.js';
 import { preprocessImage, type PreprocessedImage } from '../../ml/image/preprocess.js';
@@ -72,6 +72,7 @@ export function openDescriptorNetwork(spec: DescriptorSourceSpec): DescriptorNet
     backbone,
     stages: spec.stages,
     inputSize: spec.inputSize,
+    gridStride: spec.gridStride,
     projection: null,
     dispose: () => backbone.dispose(),
   };
@@ -138,22 +139,23 @@ const toGrid = (d: PlacedGrid, p: Point): Point => inputToGrid(d.map, d.transfor
 const toImage = (d: PlacedGrid, p: Point): Point =>
   toOriginalPoint(d.transform, gridToInput(d.map, d.transform.width, p));
 
-/** A target's similarity map -> the match in the target's pixels and the map as stored. */
-function matchFromSimilarity(similarity: Float32Array, target: PlacedGrid): { match: MatchResult; map: JobMap } {
-  const { width, height } = target.map;
-  const peaks = findPeaks(similarity, width, height);
+/** A target's similarity map -> the match in the target's pixels. */
+function matchOnTarget(similarity: Float32Array, target: PlacedGrid): MatchResult {
+  const peaks = findPeaks(similarity, target.map.width, target.map.height);
   const [x, y] = toImage(target, peaks.point);
   const second = peaks.second ? toImage(target, peaks.second.point) : null;
   return {
-    match: {
-      x,
-      y,
-      score: peaks.score,
-      second: second && peaks.second ? { x: second[0], y: second[1], score: peaks.second.score } : null,
-      margin: peaks.margin,
-    },
-    map: { width, height, bounds: inputBounds(target.transform), values: Array.from(similarity) },
+    x,
+    y,
+    score: peaks.score,
+    second: second && peaks.second ? { x: second[0], y: second[1], score: peaks.second.score } : null,
+    margin: peaks.margin,
   };
+}
+
+/** Where a target's map lies over the target's pixels. */
+function placement(target: PlacedGrid): Omit<JobMap, 'values'> {
+  return { width: target.map.width, height: target.map.height, bounds: inputBounds(target.transform) };
 }
 
 /** Matches a reference point on a target: the match in the target's pixels, and the similarity map. */
@@ -161,8 +163,9 @@ export function matchPoint(
   reference: CachedDescriptors,
   point: Point,
   target: CachedDescriptors,
-): { match: MatchResult; map: JobMap } {
-  return matchFromSimilarity(similarityMap(target.map, descriptorAt(reference.map, toGrid(reference, point))), target);
+): { match: MatchResult; similarity: Float32Array } {
+  const similarity = similarityMap(target.map, descriptorAt(reference.map, toGrid(reference, point)));
+  return { match: matchOnTarget(similarity, target), similarity };
 }
 
 async function withNetwork<T>(settings: DescriptorJobSettings, fn: (net: DescriptorNetwork) => Promise<T>): Promise<T> {
@@ -189,7 +192,15 @@ export async function matchJob(payload: unknown, ctx: JobContext): Promise<Match
           problems.push(`target image ${imageId} cannot be read (${target.message})`);
           return [];
         }
-        return [{ imageId, matches: p.points.map((point) => matchPoint(reference!, point, target)) }];
+        return [
+          {
+            imageId,
+            matches: p.points.map((point) => {
+              const { match, similarity } = matchPoint(reference!, point, target);
+              return { match, map: { ...placement(target), values: Array.from(similarity) } };
+            }),
+          },
+        ];
       }),
       problems,
       cached,
@@ -330,29 +341,35 @@ export class PredictionMatcher {
     private readonly net: DescriptorNetwork & { dispose(): void },
     private readonly matcher: ReferenceMatcher,
     private readonly references: { image: JobLabeledImage; points: MaybePoint[] }[],
+    /** The features are the predicting model's backbone at its input size: its head's taps are described. */
+    private readonly describesTaps: boolean,
   ) {}
 
   /**
    * Null (with the reason in `problems`) when none of the references can be read. `model`: the
-   * predicting model's folder and backbone, used as is when the features are that run's own.
+   * predicting model's folder and backbone, used as is when the features are that run's own, and
+   * the stages its head passes to onBatch.
    */
   static async open(
     settings: PredictMatching,
     inputSize: number,
     problems: string[],
-    model: { dir: string; backbone: Backbone },
+    model: { dir: string; backbone: Backbone; tapStages: readonly string[] },
   ): Promise<PredictionMatcher | null> {
     const { features } = settings;
-    const net =
-      features.kind === 'backbone' && features.weightsDir === model.dir
-        ? {
-            backbone: model.backbone,
-            stages: features.stages,
-            inputSize: features.inputSize,
-            projection: null,
-            dispose() {},
-          }
-        : openDescriptorNetwork(features);
+    const own = features.kind === 'backbone' && features.weightsDir === model.dir;
+    const net = own
+      ? {
+          backbone: model.backbone,
+          stages: features.stages,
+          inputSize: features.inputSize,
+          gridStride: features.gridStride,
+          projection: null,
+          dispose() {},
+        }
+      : openDescriptorNetwork(features);
+    const describesTaps =
+      own && features.inputSize === inputSize && features.stages.every((s) => model.tapStages.includes(s));
     try {
       const read: { image: JobLabeledImage; pre: PreprocessedImage }[] = [];
       for (const image of settings.references) {
@@ -391,16 +408,19 @@ export class PredictionMatcher {
           points: references[r]!.points.map((q) => (q ? toGrid({ map: maps[r]!, transform: pre.transform }, q) : null)),
         })),
       );
-      return new PredictionMatcher(net, matcher, references);
+      return new PredictionMatcher(net, matcher, references, describesTaps);
     } catch (err) {
       net.dispose();
       throw err;
     }
   }
 
-  /** Matches a batch of network inputs [B, S, S, 3] in [0, 1] (not disposed), one row per image. */
-  matchBatch(images: Tensor4D, rows: readonly { id: number; transform: InputTransform }[]): void {
-    this.matcher.similarities(images).forEach((found, i) => {
+  /**
+   * Matches a batch of network inputs [B, S, S, 3] in [0, 1] (not disposed), one row per image;
+   * `taps`: the predicting model's backbone outputs on them (predictLandmarks' onBatch), or null.
+   */
+  matchBatch(images: Tensor4D, taps: Taps | null, rows: readonly { id: number; transform: InputTransform }[]): void {
+    this.matcher.similarities(images, this.describesTaps ? taps : null).forEach((found, i) => {
       const { id, transform } = rows[i]!;
       const target = { map: { width: found.width, height: found.height }, transform };
       const reference = this.references[found.reference]!;
@@ -409,8 +429,11 @@ export class PredictionMatcher {
         keypoints: found.maps.map((similarity, j) => {
           const point = reference.points[j];
           if (!similarity || !point) return null;
-          const { match, map } = matchFromSimilarity(similarity, target);
-          return { point, match, map: { ...map, values: encodeFloat16(map.values) } };
+          return {
+            point,
+            match: matchOnTarget(similarity, target),
+            map: { ...placement(target), values: encodeFloat16(similarity) },
+          };
         }),
       });
     });

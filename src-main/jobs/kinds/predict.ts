@@ -19,14 +19,16 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
       ? await PredictionMatcher.open(matching, model.predictor.inputSize, problems, {
           dir: modelDir,
           backbone: model.backbone,
+          tapStages: model.predictor.tapStages ?? [],
         })
       : null;
     const report = await predictLandmarks(model.predictor, images, {
       cacheDir,
       signal: ctx.signal,
-      onBatch: (inputs, rows) =>
+      onBatch: (inputs, taps, rows) =>
         matcher?.matchBatch(
           inputs,
+          taps,
           rows.map((r) => ({ id: Number(r.id), transform: r.transform })),
         ),
       onProgress: (done, total) => {

@@ -178,14 +178,16 @@ export class HeatmapHead {
    * Heatmap logits [B, H/stride, W/stride, K] for normalised images [B, H, W, 3].
    * training: decoder batch norms use batch statistics; the backbone trains batch norm only with
    * fineTune 'all' ('last' and 'none' keep its statistics frozen, the usual fine-tuning choice).
+   * onTaps sees the backbone's outputs at `tapStages` (disposed after the call).
    */
-  logits(images: Tensor4D, training: boolean, fineTune: FineTune): Tensor4D {
+  logits(images: Tensor4D, training: boolean, fineTune: FineTune, onTaps?: (taps: Taps) => void): Tensor4D {
     return tf.tidy(() => {
       const taps: Taps = this.backbone.apply(images, {
         training: training && fineTune === 'all',
         fineTune: 'all',
         stages: this.tapStages,
       });
+      onTaps?.(taps);
       const { reduce, ups, out } = this.decoder;
       let x = relu(batchNorm(conv2d(taps[this.spec.stage]!, reduce.conv), reduce.norm, training));
       for (const up of ups) {

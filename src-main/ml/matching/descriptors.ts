@@ -7,7 +7,7 @@ import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import type { Point } from '../../../src-shared/geometry.js';
 import type { Backbone } from '../backbones/index.js';
 import { tf } from '../engine.js';
-import { hypercolumnConfigFor, resizeBilinear } from '../hypercolumn.js';
+import { resizeBilinear } from '../hypercolumn.js';
 import { normalizeImageNet, pixelsToTensor } from '../image/normalize.js';
 
 /** A network that turns images into descriptor maps. */
@@ -15,8 +15,13 @@ export interface DescriptorNetwork {
   readonly backbone: Backbone;
   /** Hypercolumn stages, in order. */
   readonly stages: readonly string[];
-  /** Side of the square (letterboxed) network input, pixels; the grid is half of it (paper 001: 96 -> 48). */
+  /** Side of the square (letterboxed) network input, pixels. */
   readonly inputSize: number;
+  /**
+   * Input pixels per grid cell: 2 when left out (paper 001: 96 -> 48); a trained heatmap run uses
+   * its heatmaps' stride, 4, where its finest tap already lies (bench/README, Matching).
+   */
+  readonly gridStride?: number;
   /** [C, d] projection of a `projection` run, or null for the raw hypercolumn. */
   readonly projection: Tensor2D | null;
 }
@@ -30,8 +35,9 @@ export interface DescriptorMap {
   data: Float32Array;
 }
 
-export function gridSizeOf(net: Pick<DescriptorNetwork, 'inputSize'>): [number, number] {
-  return hypercolumnConfigFor([net.inputSize, net.inputSize], []).gridSize as [number, number];
+export function gridSizeOf(net: Pick<DescriptorNetwork, 'inputSize' | 'gridStride'>): [number, number] {
+  const side = Math.round(net.inputSize / (net.gridStride ?? 2));
+  return [side, side];
 }
 
 /** Unit descriptors [B, gh, gw, d] of a batch of RGB images in [0, 1] at the network's input size. */
@@ -39,10 +45,25 @@ export function descriptorTensor(net: DescriptorNetwork, images: Tensor4D): Tens
   const [, h, w, c] = images.shape;
   if (c !== 3 || h !== net.inputSize || w !== net.inputSize)
     throw new Error(`descriptors need [B, ${net.inputSize}, ${net.inputSize}, 3] images; got [${images.shape}]`);
+  return tf.tidy(() =>
+    descriptorsFromTaps(net, net.backbone.apply(normalizeImageNet(images), { training: false, stages: net.stages })),
+  );
+}
+
+/**
+ * Unit descriptors [B, gh, gw, d] from the backbone's stage outputs for ImageNet-normalised inputs
+ * at the network's input size (not disposed): what a head that ran the same backbone on the same
+ * inputs has already computed.
+ */
+export function descriptorsFromTaps(net: DescriptorNetwork, taps: Readonly<Record<string, Tensor4D>>): Tensor4D {
   const grid = gridSizeOf(net);
   return tf.tidy(() => {
-    const taps = net.backbone.apply(normalizeImageNet(images), { training: false, stages: net.stages });
-    const parts = net.stages.map((name) => resizeBilinear(taps[name]!, grid));
+    const parts = net.stages.map((name) => {
+      const tap = taps[name];
+      if (!tap)
+        throw new Error(`descriptors need the backbone's stage ${name}; the taps have ${Object.keys(taps).join(', ')}`);
+      return resizeBilinear(tap, grid);
+    });
     let columns = parts.length === 1 ? parts[0]! : (tf.concat(parts, 3) as Tensor4D);
     if (net.projection) {
       const [b, gh, gw, channels] = columns.shape;

@@ -56,11 +56,12 @@ export function findPeaks(similarity: Float32Array, width: number, height: numbe
   const dy = by > 0 && by < height - 1 ? parabolaOffset(at(bx, by - 1), at(bx, by), at(bx, by + 1)) : 0;
   const radius = secondPeakExclusion({ width, height });
   let second: GridMatch['second'] = null;
+  // The cheap test first: this runs over every cell of every predicted point's map.
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
-      if (Math.hypot(x - bx, y - by) <= radius) continue;
-      const v = at(x, y);
+      const v = similarity[y * width + x]!;
       if (second && v <= second.score) continue;
+      if ((x - bx) * (x - bx) + (y - by) * (y - by) <= radius * radius) continue;
       let isMaximum = true;
       for (let oy = -1; oy <= 1 && isMaximum; oy++)
         for (let ox = -1; ox <= 1; ox++) {

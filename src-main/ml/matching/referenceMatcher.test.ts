@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, type Backbone } from '../backbones/index.js';
 import { initEngine, tf } from '../engine.js';
-import { pixelsToTensor } from '../image/normalize.js';
+import { normalizeImageNet, pixelsToTensor } from '../image/normalize.js';
 import {
   descriptorAt,
   describeInputs,
@@ -84,6 +84,45 @@ describe('reference matcher (matching maps made during prediction)', () => {
     }
   });
 
+  it("makes the same maps from a head's backbone taps as from a pass of its own, at the grid stride asked", () => {
+    // A heatmap run's features: grid stride 4, where conv2_x already lies (64 px -> 16 x 16).
+    const strided: DescriptorNetwork = { ...net, gridStride: 4 };
+    const refs = describeInputsOf([texture(64, 1)], strided);
+    expect([refs[0]!.width, refs[0]!.height]).toEqual([16, 16]);
+    const matcher = new ReferenceMatcher(strided, [
+      {
+        map: refs[0]!,
+        points: [
+          [5, 6],
+          [12, 3],
+        ],
+      },
+    ]);
+    const inputs = pixelsToTensor([texture(64, 1, [4, 0]), texture(64, 7)], 64, 64);
+    // The taps of the two images in the other order: maps made from them come out swapped, which
+    // tells that the taps were described and the inputs not run through the backbone again.
+    const taps = tf.tidy(() =>
+      backbone.apply(normalizeImageNet(tf.reverse(inputs, 0)), { training: false, stages: ['conv3_x', 'conv2_x'] }),
+    );
+    try {
+      const ownPass = matcher.similarities(inputs);
+      const before = tf.memory().numTensors;
+      const fromTaps = matcher.similarities(inputs, taps);
+      expect(tf.memory().numTensors).toBe(before);
+      fromTaps.forEach((f, i) => {
+        expect([f.width, f.height]).toEqual([16, 16]);
+        f.maps.forEach((map, j) => {
+          const gap = Math.max(...map!.map((v, c) => Math.abs(v - ownPass[1 - i]!.maps[j]![c]!)));
+          expect(gap).toBeLessThan(1e-5);
+        });
+      });
+    } finally {
+      inputs.dispose();
+      Object.values(taps).forEach((t) => t.dispose());
+      matcher.dispose();
+    }
+  });
+
   it('describes a larger network input close to the same image letterboxed at the descriptor size', async () => {
     // The 128 px input downscaled on the device against the 64 px image made from it on the host
     // (2x2 means): the descriptors agree cell by cell, mean cosine within 5e-5 of 1.
@@ -135,10 +174,10 @@ describe('reference matcher (matching maps made during prediction)', () => {
     ).toThrow(/reference 1 has .* 2 points, not .* 1/);
   });
 
-  function describeInputsOf(images: Uint8Array[]) {
+  function describeInputsOf(images: Uint8Array[], network = net) {
     const inputs = pixelsToTensor(images, 64, 64);
     try {
-      return describeInputs(net, inputs);
+      return describeInputs(network, inputs);
     } finally {
       inputs.dispose();
     }

@@ -2,12 +2,15 @@
 // head has just predicted on are described on the device, each image picks its most similar
 // reference by pooled descriptor, and the similarity maps of all that reference's labeled points
 // come from one batched matrix product. Only the maps come back to the host (peaks are found
-// there), so an image costs one small forward pass and no second decode of its file.
+// there), so an image costs no second decode of its file, and no second forward pass where the
+// features are the predicting model's own (the head's taps are described).
 import type { Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs';
 import type { Point } from '../../../src-shared/geometry.js';
 import { tf } from '../engine.js';
+import type { Taps } from '../backbones/index.js';
 import {
   descriptorAt,
+  descriptorsFromTaps,
   descriptorTensor,
   pooledDescriptor,
   toDescriptorInput,
@@ -62,10 +65,16 @@ export class ReferenceMatcher {
     this.queries = tf.tensor3d(queries, [references.length, dim, k]);
   }
 
-  /** Network inputs [B, S, S, 3] in [0, 1] (not disposed) -> per image, its reference and maps. */
-  similarities(images: Tensor4D): ImageSimilarities[] {
+  /**
+   * Network inputs [B, S, S, 3] in [0, 1] (not disposed) -> per image, its reference and maps.
+   * `taps`: this network's backbone outputs on exactly these inputs at its input size (a head's
+   * pass), described instead of running the backbone again.
+   */
+  similarities(images: Tensor4D, taps: Taps | null = null): ImageSimilarities[] {
     const [best, maps] = tf.tidy(() => {
-      const d = descriptorTensor(this.net, toDescriptorInput(this.net, images));
+      const d = taps
+        ? descriptorsFromTaps(this.net, taps)
+        : descriptorTensor(this.net, toDescriptorInput(this.net, images));
       const [b, gh, gw, dim] = d.shape;
       const flat = tf.reshape(d, [b, gh * gw, dim]) as Tensor3D;
       const pooled = tf.mean(flat, 1) as Tensor2D;

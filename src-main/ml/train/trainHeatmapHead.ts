@@ -3,7 +3,7 @@
 // ahead (heatmapBatches.ts).
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import { flipPermutation, type ResizeMode } from '../../../src-shared/geometry.js';
-import type { Backbone } from '../backbones/index.js';
+import type { Backbone, Taps } from '../backbones/index.js';
 import { tf } from '../engine.js';
 import { HeatmapHead } from '../heads/heatmapHead.js';
 import { normalizeImageNet } from '../image/normalize.js';
@@ -38,8 +38,12 @@ export class HeatmapLandmarkModel implements LandmarkPredictor {
     this.keypointCount = head.spec.keypointCount;
   }
 
-  predictInput(images: Tensor4D): { coords: Float32Array; confidence: Float32Array } {
-    const logits = tf.tidy(() => this.head.logits(normalizeImageNet(images), false, 'none'));
+  get tapStages(): readonly string[] {
+    return this.head.tapStages;
+  }
+
+  predictInput(images: Tensor4D, onTaps?: (taps: Taps) => void): { coords: Float32Array; confidence: Float32Array } {
+    const logits = tf.tidy(() => this.head.logits(normalizeImageNet(images), false, 'none', onTaps));
     try {
       return this.head.decode(logits);
     } finally {

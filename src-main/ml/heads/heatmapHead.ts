@@ -27,6 +27,7 @@ import { variablesUpTo, type Backbone, type FineTune, type Taps } from '../backb
 import { batchNorm, conv2d, ParameterSet, type BatchNormParams, type ConvParams } from '../backbones/layers.js';
 import { tf } from '../engine.js';
 import { resizeBilinear } from '../hypercolumn.js';
+import { parabolaOffset } from '../matching/match.js';
 import { relu, softmaxCrossEntropy } from '../backbones/nativeOps.js';
 
 export interface HeatmapHeadSpec {
@@ -257,10 +258,6 @@ function decodeHeatmapLogits(
   const best = new Float32Array(k);
   const peak = new Int32Array(k);
   const total = new Float64Array(k);
-  const offset = (lo: number, mid: number, hi: number): number => {
-    const curvature = lo - 2 * mid + hi;
-    return curvature < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (lo - hi)) / curvature)) : 0;
-  };
   for (let n = 0; n < b; n++) {
     const base = n * cells * k;
     best.fill(-Infinity);
@@ -283,8 +280,8 @@ function decodeHeatmapLogits(
       const bi = Math.floor(peak[j]! / w);
       const bc = peak[j]! - bi * w;
       const at = (i: number, c: number): number => values[base + (i * w + c) * k + j]!;
-      const dx = bc > 0 && bc < w - 1 ? offset(at(bi, bc - 1), best[j]!, at(bi, bc + 1)) : 0;
-      const dy = bi > 0 && bi < h - 1 ? offset(at(bi - 1, bc), best[j]!, at(bi + 1, bc)) : 0;
+      const dx = bc > 0 && bc < w - 1 ? parabolaOffset(at(bi, bc - 1), best[j]!, at(bi, bc + 1)) : 0;
+      const dy = bi > 0 && bi < h - 1 ? parabolaOffset(at(bi - 1, bc), best[j]!, at(bi + 1, bc)) : 0;
       coords[(n * k + j) * 2] = (bc + 0.5 + dx) * stride;
       coords[(n * k + j) * 2 + 1] = (bi + 0.5 + dy) * stride;
       const map = maps.subarray((n * k + j) * cells, (n * k + j + 1) * cells);

@@ -37,7 +37,7 @@ export interface GridMatch {
 }
 
 /** Vertex offset of the parabola through (-1, a), (0, b), (1, c), within +-0.5 (0 at a flat top). */
-function parabolaOffset(a: number, b: number, c: number): number {
+export function parabolaOffset(a: number, b: number, c: number): number {
   const curvature = a - 2 * b + c;
   if (!(curvature < 0)) return 0;
   return Math.min(0.5, Math.max(-0.5, (0.5 * (a - c)) / curvature));

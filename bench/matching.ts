@@ -110,23 +110,34 @@ async function evaluate(
   );
 }
 
-/** Propagation from `from` to `targets` with `features`: its mean error, and the mean shape's of `from`'s labels. */
-async function propagate(
-  session: Session,
-  features: number | 'random',
-  from: number[],
-  targets: number[],
-): Promise<{ propagation: number; meanShape: number; targets: number }> {
-  const truth = new Map<number, { points: (Point | null)[]; frame: ReturnType<typeof itemFrame> }>();
+/** Labeled points (in keypoint order, null where not visible) and frame of labeled images. */
+type Truth = {
+  keypoints: number[];
+  images: Map<number, { points: (Point | null)[]; frame: ReturnType<typeof itemFrame> }>;
+};
+
+async function readTruth(session: Session, imageIds: readonly number[]): Promise<Truth> {
   const keypoints = (await session.call('schema.get', {})).keypoints.map((k) => k.id);
-  for (const id of [...from, ...targets]) {
+  const images: Truth['images'] = new Map();
+  for (const id of imageIds) {
     const { image, annotations } = await session.call('images.get', { imageId: id });
     const byKp = new Map(annotations.filter((a) => a.visibility === 'visible').map((a) => [a.keypointId, a]));
-    truth.set(id, {
+    images.set(id, {
       points: keypoints.map((k) => (byKp.has(k) ? ([byKp.get(k)!.x, byKp.get(k)!.y] as Point) : null)),
       frame: itemFrame(image),
     });
   }
+  return { keypoints, images };
+}
+
+/** Propagation from `from` to `targets` with `features`: its mean error, and the mean shape's of `from`'s labels. */
+async function propagate(
+  session: Session,
+  { keypoints, images: truth }: Truth,
+  features: number | 'random',
+  from: number[],
+  targets: number[],
+): Promise<{ propagation: number; meanShape: number; targets: number }> {
   const shape = fitMeanShape(from.map((id) => truth.get(id)!));
   const { predictions } = await session.call('matching.propagate', {
     features,
@@ -158,6 +169,10 @@ async function propagationRows(session: Session, dataset: string, best: number |
   const { items } = await session.call('images.list', { filter: 'labeled', limit: 100_000 });
   const train = items.filter((i) => i.split !== 'test').map((i) => i.id);
   const test = items.filter((i) => i.split === 'test').map((i) => i.id);
+  const truth = await readTruth(
+    session,
+    items.map((i) => i.id),
+  );
   for (const n of [1, 5, 20].filter((c) => c <= train.length)) {
     let from = train.slice(0, n);
     let head: { runId: number; error: number } | null = null;
@@ -167,8 +182,8 @@ async function propagationRows(session: Session, dataset: string, best: number |
       const evaluation = await session.call('runs.evaluate', { runId: run.id, split: 'test' });
       head = { runId: run.id, error: evaluation.model.pixelError ?? Number.NaN };
     }
-    const withBest = await propagate(session, best, from, test);
-    const withHead = head ? await propagate(session, head.runId, from, test) : null;
+    const withBest = await propagate(session, truth, best, from, test);
+    const withHead = head ? await propagate(session, truth, head.runId, from, test) : null;
     const row: PropagationRow = {
       dataset,
       labels: n,

@@ -47,7 +47,7 @@ function writePredictionRun(projectDir: string): { runId: number; predictions: n
           };
         }),
       );
-      store.runs.setPredictions(run.id, predictions);
+      store.runs.addPredictions(run.id, predictions);
       store.runs.finish(run.id, 'done');
       return { runId: run.id, predictions: predictions.length };
     });

@@ -69,17 +69,26 @@ export function describeProgress(p: JobProgress): string | undefined {
   return parts.length ? parts.join(', ') : undefined;
 }
 
+/** How a run's results reach the project. */
+export interface RunPersistence<T, P = never> {
+  /** Persists the result (in the same transaction as the run's 'done' status); returns the run's summary metrics. */
+  done(result: T, backend: string): Record<string, unknown>;
+  /** Persists a piece the job sent before its end (in a transaction of its own). */
+  partial?(piece: P): void;
+  /** Removes what `partial` stored, when the run ends without finishing (in the transaction that records how it ended). */
+  discard?(): void;
+}
+
 /**
- * Executes job `kind` for run `runId` (created by createRun) and records how it ended.
- * `onDone` persists the result (in the same transaction as the run's 'done' status) and returns
- * the run's summary metrics. Never throws for a failed job: the outcome says what happened.
+ * Executes job `kind` for run `runId` (created by createRun) and records how it ended, its
+ * results persisted by `persist`. Never throws for a failed job: the outcome says what happened.
  */
-export async function executeRun<T>(
+export async function executeRun<T, P = never>(
   store: ProjectStore,
   runId: number,
   kind: string,
   payload: unknown,
-  onDone: (result: T, backend: string) => Record<string, unknown>,
+  persist: RunPersistence<T, P>,
   options: ExecuteOptions = {},
 ): Promise<RunOutcome<T>> {
   const claim = claimRun(store, runId);
@@ -109,21 +118,27 @@ export async function executeRun<T>(
         emit(last, { step, values });
       },
       onCheckpoint: (relPath) => store.runs.setCheckpoint(runId, relPath),
+      onPartial: persist.partial && ((piece) => store.transaction(() => persist.partial!(piece as P))),
     });
     const result = outcome.result as T;
-    store.transaction(() => store.runs.finish(runId, 'done', { metrics: onDone(result, outcome.backend) }));
+    store.transaction(() => store.runs.finish(runId, 'done', { metrics: persist.done(result, outcome.backend) }));
     return { status: 'done', result, backend: outcome.backend };
   } catch (err) {
+    const end = (status: 'paused' | 'cancelled' | 'failed', error?: string): void =>
+      store.transaction(() => {
+        persist.discard?.();
+        store.runs.finish(runId, status, error === undefined ? {} : { error });
+      });
     if (err instanceof JobCancelledError) {
       if (claim.signal.reason === 'pause') {
-        store.runs.finish(runId, 'paused');
+        end('paused');
         return { status: 'paused' };
       }
-      store.runs.finish(runId, 'cancelled', { error: 'cancelled by the user' });
+      end('cancelled', 'cancelled by the user');
       return { status: 'cancelled' };
     }
     const error = err instanceof Error ? err.message : String(err);
-    store.runs.finish(runId, 'failed', { error });
+    end('failed', error);
     return { status: 'failed', error };
   } finally {
     claim.release();

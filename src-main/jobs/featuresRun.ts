@@ -34,21 +34,23 @@ export async function runFeatures(
     runId,
     'features',
     payload,
-    (result) => {
-      // Images gone since the run started get no vector.
-      const images = new Set(allItems(store).map((item) => item.id));
-      const kept = result.features.filter((f) => images.has(f.id));
-      store.review.setFeatures(
-        runId,
-        kept.map((f) => ({ imageId: f.id, vector: Float32Array.from(f.vector) })),
-      );
-      return {
-        images: items.length,
-        computed: kept.length,
-        dimensions: kept[0]?.vector.length ?? 0,
-        problems: result.problems,
-        seconds: result.seconds,
-      };
+    {
+      done: (result) => {
+        // Images gone since the run started get no vector.
+        const images = new Set(allItems(store).map((item) => item.id));
+        const kept = result.features.filter((f) => images.has(f.id));
+        store.review.setFeatures(
+          runId,
+          kept.map((f) => ({ imageId: f.id, vector: Float32Array.from(f.vector) })),
+        );
+        return {
+          images: items.length,
+          computed: kept.length,
+          dimensions: kept[0]?.vector.length ?? 0,
+          problems: result.problems,
+          seconds: result.seconds,
+        };
+      },
     },
     options,
   );

@@ -68,7 +68,8 @@ export interface PredictPayload {
   matching: PredictMatching | null;
 }
 
-export interface PredictResult {
+/** One batch of a prediction run, sent as soon as it is predicted (the parent stores it as it comes). */
+export interface PredictBatch {
   /** Per image, one point per keypoint of the training run, original image pixels. */
   predictions: {
     id: number;
@@ -78,6 +79,11 @@ export interface PredictResult {
     /** The matching maps of `matching`, where the image could be described. */
     matches?: ReferenceMatches;
   }[];
+}
+
+/** The end of a prediction run: its predictions came before it, batch by batch. */
+export interface PredictResult {
+  predicted: number;
   problems: string[];
   seconds: number;
   imagesPerSecond: number;

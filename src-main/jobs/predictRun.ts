@@ -5,7 +5,7 @@ import { ApiError } from '../../src-shared/api.js';
 import type { RunRecord, Split } from '../../src-shared/domain.js';
 import type { ProjectStore } from '../store/projectStore.js';
 import { createRun, executeRun, type ExecuteOptions, type RunOutcome } from './executeRun.js';
-import type { PredictPayload, PredictResult } from './jobTypes.js';
+import type { PredictBatch, PredictPayload, PredictResult } from './jobTypes.js';
 import { descriptorSettings } from './matching.js';
 import { allItems, itemsOfSplit, jobImage, labelsOf } from './projectData.js';
 import { aRunOfKind } from './runNames.js';
@@ -72,78 +72,80 @@ export async function runPrediction(
     cacheDir: store.cacheDir,
     matching: references.length ? { ...descriptorSettings(store, trainRun.id), references } : null,
   };
-  const outcome = await executeRun<PredictResult>(
+  const outcome = await executeRun<PredictResult, PredictBatch>(
     store,
     runId,
     'predict',
     payload,
-    (result) => {
-      // Keypoints deleted or images gone since training get no prediction rows.
-      const keypoints = new Set(store.keypoints.list().map((k) => k.id));
-      const images = new Set(allItems(store).map((item) => item.id));
-      store.transaction(() => {
-        store.runs.setPredictions(
-          runId,
-          result.predictions.flatMap((p) =>
-            images.has(p.id)
-              ? p.points.flatMap((point, k) =>
-                  keypoints.has(keypointIds[k]!) ? [{ imageId: p.id, keypointId: keypointIds[k]!, ...point }] : [],
-                )
-              : [],
-          ),
-        );
-        // The head's heatmap behind each predicted point, for review (issue 18): read back, never recomputed.
-        for (const p of result.predictions) {
-          if (!p.heatmaps || !images.has(p.id)) continue;
-          const { width, height, bounds, maps } = p.heatmaps;
-          maps.forEach((map, k) => {
-            if (!keypoints.has(keypointIds[k]!)) return;
-            store.overlays.put({
-              runId,
-              imageId: p.id,
-              keypointId: keypointIds[k]!,
-              kind: 'heatmap',
-              width,
-              height,
-              bounds,
-              values: { float16: map },
-              reference: null,
-              match: null,
-            });
-          });
-        }
-        // The matching map from the most similar labeled image, for each point it labels.
-        for (const p of result.predictions) {
-          if (!p.matches || !images.has(p.id)) continue;
-          const { referenceImageId, keypoints: matched } = p.matches;
-          if (!images.has(referenceImageId)) continue;
-          matched.forEach((m, k) => {
-            if (!m || !keypoints.has(keypointIds[k]!)) return;
-            store.overlays.put({
-              runId,
-              imageId: p.id,
-              keypointId: keypointIds[k]!,
-              kind: 'match',
-              width: m.map.width,
-              height: m.map.height,
-              bounds: m.map.bounds,
-              values: { float16: m.map.values },
-              reference: { imageId: referenceImageId, x: m.point[0], y: m.point[1] },
-              match: m.match,
-            });
-          });
-        }
-      });
-      return {
+    {
+      // Each batch is stored as it comes, while the worker predicts the next ones.
+      partial: (batch) => storePredictedBatch(store, runId, keypointIds, batch),
+      done: (result) => ({
         split,
         images: items.length,
-        predicted: result.predictions.length,
+        predicted: result.predicted,
         problems: result.problems,
         seconds: result.seconds,
         imagesPerSecond: result.imagesPerSecond,
-      };
+      }),
+      // A run that does not finish leaves no predictions behind.
+      discard: () => {
+        store.runs.clearPredictions(runId);
+        store.overlays.deleteOfRun(runId);
+      },
     },
     options,
   );
   return { runId, outcome };
+}
+
+/**
+ * A batch's predicted points, the head's heatmap behind each (for review, issue 18: read back,
+ * never recomputed) and the matching map from the most similar labeled image for each point it
+ * labels. Keypoints deleted and images removed since the run started get no rows.
+ */
+function storePredictedBatch(store: ProjectStore, runId: number, keypointIds: number[], batch: PredictBatch): void {
+  const keypoints = new Set(store.keypoints.list().map((k) => k.id));
+  const exists = (imageId: number): boolean => store.images.get(imageId) !== undefined;
+  const kept = keypointIds.map((id) => keypoints.has(id));
+  for (const p of batch.predictions) {
+    if (!exists(p.id)) continue;
+    store.runs.addPredictions(
+      runId,
+      p.points.flatMap((point, k) => (kept[k] ? [{ imageId: p.id, keypointId: keypointIds[k]!, ...point }] : [])),
+    );
+    p.heatmaps?.maps.forEach((map, k) => {
+      if (!kept[k]) return;
+      const { width, height, bounds } = p.heatmaps!;
+      store.overlays.put({
+        runId,
+        imageId: p.id,
+        keypointId: keypointIds[k]!,
+        kind: 'heatmap',
+        width,
+        height,
+        bounds,
+        values: { float16: map },
+        reference: null,
+        match: null,
+      });
+    });
+    if (!p.matches || !exists(p.matches.referenceImageId)) continue;
+    const { referenceImageId } = p.matches;
+    p.matches.keypoints.forEach((m, k) => {
+      if (!m || !kept[k]) return;
+      store.overlays.put({
+        runId,
+        imageId: p.id,
+        keypointId: keypointIds[k]!,
+        kind: 'match',
+        width: m.map.width,
+        height: m.map.height,
+        bounds: m.map.bounds,
+        values: { float16: m.map.values },
+        reference: { imageId: referenceImageId, x: m.point[0], y: m.point[1] },
+        match: m.match,
+      });
+    });
+  }
 }

@@ -428,7 +428,7 @@ export async function runPretraining(
     runId,
     'pretrain',
     payload,
-    (result) => ({ ...result, problems: [...prepared.problems, ...prepared.messages, ...result.problems] }),
+    { done: (result) => ({ ...result, problems: [...prepared.problems, ...prepared.messages, ...result.problems] }) },
     options,
   );
   return { runId, outcome };

@@ -20,6 +20,8 @@ export type WorkerMessage =
   | { type: 'metric'; step: number; values: Record<string, number> }
   /** A checkpoint was written (path relative to the project's models/ folder). */
   | { type: 'checkpoint'; path: string; step: number }
+  /** A piece of the result, persisted by the parent as it arrives (a prediction run's batches). */
+  | { type: 'partial'; piece: unknown }
   | { type: 'done'; result: unknown }
   | { type: 'error'; message: string; stack?: string };
 
@@ -34,6 +36,12 @@ export interface JobContext {
   progress(progress: JobProgress): void;
   metric(step: number, values: Record<string, number>): void;
   checkpoint(path: string, step: number): void;
+  /**
+   * Sends a piece of the result now, so the parent stores it while the job goes on; resolves once
+   * it is written to the parent. A job's thread held in TensorFlow calls does not write meanwhile,
+   * so a job awaits this before its next piece of work.
+   */
+  partial(piece: unknown): Promise<void>;
   /** Aborted when the user cancels; jobs check it between steps and stop cleanly. */
   signal: AbortSignal;
   /** One line naming the compute backend, for run records. */

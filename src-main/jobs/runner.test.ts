@@ -7,6 +7,23 @@ import { JobCancelledError, JobFailedError, runJob, SpareWorker } from './runner
 import type { JobProgress } from './protocol.js';
 
 const entry = { script: join(import.meta.dirname, 'testdata/fixtureWorker.ts') };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+/** Waits until `holds()`, failing after `ms`. */
+async function until(holds: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!holds()) {
+    if (Date.now() > deadline) throw new Error(`still not so after ${ms} ms`);
+    await sleep(20);
+  }
+}
 
 describe('runJob', () => {
   it('streams progress and metrics from the child and returns its result', async () => {
@@ -81,6 +98,37 @@ describe('runJob', () => {
     expect(stoppedAt).toBeLessThan(10_000);
   });
 
+  it('hands over the pieces a job sends before its result, in order', async () => {
+    const pieces: unknown[] = [];
+    const outcome = await runJob(entry, 'pieces', { count: 4 }, { onPartial: (piece) => pieces.push(piece) });
+    expect(pieces).toEqual([0, 1, 2, 3].map((piece) => ({ piece })));
+    expect(outcome.result).toMatchObject({ sent: 4 });
+  });
+
+  it('stops the job and fails it when storing a piece fails', async () => {
+    const pieces: unknown[] = [];
+    const error = await runJob(
+      entry,
+      'pieces',
+      { count: 50 },
+      {
+        onPartial: (piece) => {
+          if (pieces.push(piece) === 2) throw new Error('database or disk is full');
+        },
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect((error as Error).message).toBe("storing the job's results failed: database or disk is full");
+    expect(pieces).toHaveLength(2);
+  });
+
+  it('returns the result without waiting for the worker to exit, and kills one that does not', async () => {
+    const outcome = await runJob(entry, 'pieces', { count: 0, linger: true }, { cancelGraceMs: 300 });
+    const { pid } = outcome.result as { pid: number };
+    expect(alive(pid)).toBe(true);
+    await until(() => !alive(pid), 5000);
+  });
+
   it('kills a job that ignores cancel after the grace period', async () => {
     const abort = new AbortController();
     const started = Date.now();
@@ -95,15 +143,6 @@ describe('runJob', () => {
   });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 type Started = { pid: number; engineStartedAt: number; jobStartedAt: number };
 
 describe('SpareWorker', () => {
@@ -115,8 +154,8 @@ describe('SpareWorker', () => {
       const first = (await runJob({ ...entry, spare }, 'whenStarted', {})).result as Started;
       expect(first.pid).toBe(waiting);
       expect(first.jobStartedAt - first.engineStartedAt).toBeGreaterThan(0.5);
-      // a fresh process for every job: the next spare is already another one
-      expect(spare.pid).toBeDefined();
+      // a fresh process for every job: the next spare, started once the job's process has exited, is another one
+      await until(() => spare.pid !== undefined, 5000);
       expect(spare.pid).not.toBe(waiting);
       const cold = (await runJob(entry, 'whenStarted', {})).result as Started;
       expect(cold.jobStartedAt - cold.engineStartedAt).toBeLessThan(0.5);
@@ -132,6 +171,7 @@ describe('SpareWorker', () => {
     await sleep(300);
     const outcome = (await runJob({ ...entry, spare }, 'whenStarted', {})).result as Started;
     expect(outcome.pid).not.toBe(dead);
+    await until(() => spare.pid !== undefined, 5000);
     const next = spare.pid!;
     expect(alive(next)).toBe(true);
     spare.close();

@@ -38,6 +38,8 @@ export interface JobHandlers {
   onProgress?(progress: JobProgress): void;
   onMetric?(step: number, values: Record<string, number>): void;
   onCheckpoint?(path: string, step: number): void;
+  /** Persists a piece of the result; if it throws, the job is stopped and fails with that error. */
+  onPartial?(piece: unknown): void;
   signal?: AbortSignal;
   /** Milliseconds between a cancel request and SIGKILL if the job does not stop by itself. */
   cancelGraceMs?: number;
@@ -163,10 +165,28 @@ export function runJob(
         case 'checkpoint':
           handlers.onCheckpoint?.(message.path, message.step);
           break;
+        case 'partial':
+          if (outcome) break;
+          try {
+            handlers.onPartial?.(message.piece);
+          } catch (err) {
+            outcome = {
+              ok: false,
+              error: new JobFailedError(`storing the job's results failed: ${(err as Error).message}`),
+            };
+            child.kill('SIGKILL');
+          }
+          break;
         case 'done':
+          if (outcome) break;
           outcome = { ok: true, result: message.result };
+          // The result is complete: the caller stores it while the worker tears TensorFlow down
+          // (~0.1 s), rather than after. A worker that does not exit by itself is killed.
+          settle();
+          killTimer ??= setTimeout(() => child.kill('SIGKILL'), handlers.cancelGraceMs ?? 10_000).unref();
           break;
         case 'error':
+          if (outcome) break;
           outcome = { ok: false, error: new JobFailedError(message.message, message.stack) };
           break;
       }
@@ -174,17 +194,25 @@ export function runJob(
     child.on('error', (error) => {
       outcome ??= { ok: false, error: new JobFailedError(`could not start the job worker: ${error.message}`) };
     });
-    child.on('exit', (code, signal) => {
-      entry.spare?.refill();
-      clearTimeout(killTimer);
-      stderr.flush();
+    let settled = false;
+    function settle(exit?: { code: number | null; signal: NodeJS.Signals | null }): void {
+      if (settled) return;
+      settled = true;
       handlers.signal?.removeEventListener('abort', cancel);
       if (cancelled && (!outcome || !outcome.ok)) return reject(new JobCancelledError());
       if (outcome?.ok) return resolve({ result: outcome.result, backend });
       if (outcome) return reject(outcome.error);
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code}`;
       const said = stderrTail.trim().split('\n').slice(-5).join('\n');
       reject(new JobFailedError(`the job process ${how} before finishing${said ? `:\n${said}` : ''}`));
+    }
+    child.on('exit', (code, signal) => {
+      clearTimeout(killTimer);
+      stderr.flush();
+      settle({ code, signal });
+      // After the caller's synchronous handling of the outcome (a continuation of this promise):
+      // a spare starting TensorFlow meanwhile would take the CPU from storing the result.
+      setImmediate(() => entry.spare?.refill());
     });
 
     child.send({ type: 'start', kind, payload } satisfies ParentMessage);

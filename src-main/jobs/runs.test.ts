@@ -184,6 +184,29 @@ describe('train -> predict -> evaluate on a generated demo project', { timeout: 
     expect(Object.keys(pixel!.perKeypoint!)).toHaveLength(KEYPOINTS);
     expect(evaluations.map((e) => e.metric)).toContain('baseline.pck');
   });
+
+  it('predicting every image describes the matching references from its first batch, as reading them apart does', async () => {
+    const [apart] = (await t.call('runs.list', { kind: 'predict' })).filter((r) => r.config.split === 'test');
+    // The 20 labeled references are among every image: the first batch holds them, and its taps describe them.
+    const together = await t.call('runs.predict', { runId: trainRunId, split: 'all' });
+    expect(together.status).toBe('done');
+    const tests = (await t.call('images.list', {})).items.filter((i) => i.split === 'test');
+    const keypoints = (await t.call('schema.get', {})).keypoints;
+    let compared = 0;
+    for (const image of tests.slice(0, 4))
+      for (const keypoint of keypoints.slice(0, 4)) {
+        const query = { imageId: image.id, keypointId: keypoint.id, kind: 'match' as const };
+        const a = await t.call('overlays.find', { ...query, runId: apart!.id });
+        const b = await t.call('overlays.find', { ...query, runId: together.id });
+        expect(b === null).toBe(a === null);
+        if (!a || !b) continue;
+        expect(b.reference).toEqual(a.reference);
+        expect(Math.max(...b.values.map((v, c) => Math.abs(v - a.values[c]!)))).toBeLessThan(2e-3);
+        expect(Math.hypot(b.match!.x - a.match!.x, b.match!.y - a.match!.y)).toBeLessThan(1);
+        compared++;
+      }
+    expect(compared).toBeGreaterThan(8);
+  });
 });
 
 describe('failures leave the project whole', { timeout: 300_000 }, () => {

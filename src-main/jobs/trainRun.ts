@@ -205,9 +205,11 @@ export async function runTraining(
     runId,
     'train',
     payload,
-    (result) => {
-      store.runs.setCheckpoint(runId, modelFolder(runId));
-      return { ...result, problems: [...prepared.warnings, ...result.problems] };
+    {
+      done: (result) => {
+        store.runs.setCheckpoint(runId, modelFolder(runId));
+        return { ...result, problems: [...prepared.warnings, ...result.problems] };
+      },
     },
     options,
   );

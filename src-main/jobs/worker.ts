@@ -2,7 +2,7 @@
 // registry, streams progress back and exits. Cancel aborts the job's signal.
 import type { JobContext, JobRegistry, ParentMessage, WorkerMessage } from './protocol.js';
 
-function send(message: WorkerMessage, then?: () => void): void {
+function send(message: WorkerMessage, then?: (error?: Error | null) => void): void {
   process.send?.(message, undefined, {}, then);
 }
 
@@ -33,6 +33,10 @@ export function runWorker(registry: JobRegistry, initBackend: () => Promise<stri
         progress: (progress) => send({ type: 'progress', progress }),
         metric: (step, values) => send({ type: 'metric', step, values }),
         checkpoint: (path, step) => send({ type: 'checkpoint', path, step }),
+        partial: (piece) =>
+          new Promise<void>((resolve, reject) =>
+            send({ type: 'partial', piece }, (error?: Error | null) => (error ? reject(error) : resolve())),
+          ),
         signal: abort.signal,
         backend: engine,
       };

@@ -93,3 +93,39 @@ describe('predictLandmarks', () => {
     expect(report.problems[1]).toContain('empty.png');
   });
 });
+
+describe('predictLandmarks, batch by batch', () => {
+  it('hands each batch over as it is made, after `prepare`, and keeps none', async () => {
+    const items = await Promise.all(
+      [1, 2, 3, 4, 5].map(async (id) => ({ id, path: await writeImage(`b${id}.png`, 80, 60) })),
+    );
+    const events: string[] = [];
+    const report = await predictLandmarks(fixedPointModel, items, {
+      batchSize: 2,
+      prepare: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        events.push('prepared');
+      },
+      onPredicted: (batch) => void events.push(batch.map((p) => p.id).join('+')),
+    });
+    expect(events).toEqual(['prepared', '1+2', '3+4', '5']);
+    expect(report.predictions).toEqual([]);
+  });
+
+  it('leaks no tensor and stops reading when `prepare` fails', async () => {
+    const items = await Promise.all(
+      [1, 2, 3].map(async (id) => ({ id, path: await writeImage(`p${id}.png`, 80, 60) })),
+    );
+    const before = tf.memory().numTensors;
+    const failed = predictLandmarks(fixedPointModel, items, {
+      batchSize: 1,
+      prepare: async () => {
+        // the first batch is read (a tensor made) before this fails
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        throw new Error('no references can be read');
+      },
+    });
+    await expect(failed).rejects.toThrow('no references can be read');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

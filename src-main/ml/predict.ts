@@ -10,7 +10,7 @@ import {
   type InputTransform,
   type ResizeMode,
 } from '../../src-shared/geometry.js';
-import { BatchLoader } from './image/batchLoader.js';
+import { BatchLoader, type ImageBatch } from './image/batchLoader.js';
 import type { ImageSource } from './image/preprocess.js';
 import type { Taps } from './backbones/index.js';
 
@@ -62,6 +62,8 @@ export interface ImagePrediction {
 
 export interface PredictOptions {
   batchSize?: number;
+  /** Size of the first batch where it differs (BatchLoader). */
+  firstBatchSize?: number;
   cacheDir?: string | null;
   signal?: AbortSignal;
   /** Called after each batch with the number of images done. */
@@ -73,6 +75,13 @@ export interface PredictOptions {
    * running the backbone twice.
    */
   onBatch?: (images: Tensor4D, taps: Taps | null, rows: { id: string | number; transform: InputTransform }[]) => void;
+  /**
+   * Each batch's predictions as they are made. Given, the report keeps none of them, so memory
+   * stays flat over any number of images (a prediction run stores each batch as it comes).
+   */
+  onPredicted?: (predictions: ImagePrediction[]) => void | Promise<void>;
+  /** Work to finish before the first batch is predicted; the first batches are read meanwhile. */
+  prepare?: () => Promise<void>;
 }
 
 export interface PredictionReport {
@@ -80,6 +89,9 @@ export interface PredictionReport {
   /** Images that could not be predicted, with the reason. */
   problems: string[];
 }
+
+/** Images per prediction batch (8 and 32 measured no faster here: bench/README, prediction throughput). */
+export const PREDICT_BATCH_SIZE = 16;
 
 export async function predictLandmarks(
   model: LandmarkPredictor,
@@ -91,7 +103,8 @@ export async function predictLandmarks(
   const loader = new BatchLoader(items, {
     size: model.inputSize,
     mode: model.resizeMode,
-    batchSize: options.batchSize ?? 16,
+    batchSize: options.batchSize ?? PREDICT_BATCH_SIZE,
+    firstBatchSize: options.firstBatchSize,
     cacheDir: options.cacheDir,
     onBrokenImage: (path, error) => problems.push(`${path} cannot be read: ${error.message}`),
     // predictInput holds this thread for a whole batch: the next batches' files are read and
@@ -100,7 +113,35 @@ export async function predictLandmarks(
   });
   const k = model.keypointCount;
   let done = 0;
-  for await (const batch of loader.epoch()) {
+  const batches = loader.epoch();
+  // Asking for the first batch starts the input thread reading while `prepare` runs; a failure
+  // to read is reported when the batch is awaited, after it.
+  const first = batches.next();
+  first.catch(() => undefined);
+  try {
+    await options.prepare?.();
+  } catch (err) {
+    await first.then((r) => r.done || r.value.images.dispose()).catch(() => undefined);
+    await batches.return(undefined);
+    throw err;
+  }
+  try {
+    for (let next = first; ; next = batches.next()) {
+      const { done: ended, value: batch } = await next;
+      if (ended) break;
+      const made = predictBatch(batch);
+      if (options.onPredicted) await options.onPredicted(made);
+      else predictions.push(...made);
+      done += batch.indices.length;
+      options.onProgress?.(done, items.length);
+    }
+  } finally {
+    // Stops the input thread when a batch fails (a for-await loop would do it on leaving).
+    await batches.return(undefined);
+  }
+  return { predictions, problems };
+
+  function predictBatch(batch: ImageBatch): ImagePrediction[] {
     let out;
     try {
       if (options.signal?.aborted)
@@ -123,6 +164,7 @@ export async function predictLandmarks(
     } finally {
       batch.images.dispose();
     }
+    const made: ImagePrediction[] = [];
     batch.indices.forEach((itemIndex, row) => {
       const points: PredictedPoint[] = [];
       for (let j = 0; j < k; j++) {
@@ -136,7 +178,7 @@ export async function predictLandmarks(
       }
       const heatmaps = out.heatmaps;
       const cells = heatmaps ? heatmaps.width * heatmaps.height : 0;
-      predictions.push({
+      made.push({
         id: items[itemIndex]!.id,
         points,
         ...(heatmaps && {
@@ -151,8 +193,6 @@ export async function predictLandmarks(
         }),
       });
     });
-    done += batch.indices.length;
-    options.onProgress?.(done, items.length);
+    return made;
   }
-  return { predictions, problems };
 }

@@ -239,12 +239,15 @@ export class RunsStore {
     return curves;
   }
 
-  /** Replaces a run's predictions in one transaction. */
-  setPredictions(id: number, predictions: Omit<Prediction, 'runId'>[]): void {
+  /** Adds predictions to a run (replacing its earlier ones of the same image and keypoint), in one transaction. */
+  addPredictions(id: number, predictions: Omit<Prediction, 'runId'>[]): void {
     this.db.transaction(() => {
-      this.clearPredictionsStmt.run(id);
       for (const p of predictions) this.predictionStmt.run(id, p.imageId, p.keypointId, p.x, p.y, p.confidence);
     })();
+  }
+
+  clearPredictions(id: number): void {
+    this.clearPredictionsStmt.run(id);
   }
 
   predictions(id: number): Prediction[] {

@@ -23,6 +23,7 @@ import { DescriptorCache, type CachedDescriptors } from '../../ml/matching/descr
 import {
   describeInputs,
   describePixels,
+  hostMaps,
   descriptorAt,
   gridToInput,
   inputToGrid,
@@ -329,32 +330,39 @@ export async function propagateJob(payload: unknown, ctx: JobContext): Promise<P
 }
 
 /**
- * A prediction run's matching maps, made as it predicts: the labeled references are read and
- * described once at the model's input size, then each batch of network inputs the head has just
- * seen is matched on the device (ml/matching/referenceMatcher.ts): its nearest reference by pooled
- * descriptor, and every keypoint that reference labels, with its similarity map.
+ * A prediction run's matching maps, made as it predicts: the labeled references are described at
+ * the model's input size, then each batch of network inputs the head has just seen is matched on
+ * the device (ml/matching/referenceMatcher.ts): its nearest reference by pooled descriptor, and
+ * every keypoint that reference labels, with its similarity map. Where the features are the
+ * model's own and the references are among the first batch's images, that batch's taps describe
+ * them (no reading or pass of their own); otherwise they are read and described on opening.
  */
 export class PredictionMatcher {
-  readonly matches = new Map<number, ReferenceMatches>();
+  private readonly matches = new Map<number, ReferenceMatches>();
+  private references: { image: JobLabeledImage; points: MaybePoint[] }[] = [];
 
   private constructor(
     private readonly net: DescriptorNetwork & { dispose(): void },
     private readonly matcher: ReferenceMatcher,
-    private readonly references: { image: JobLabeledImage; points: MaybePoint[] }[],
     /** The features are the predicting model's backbone at its input size: its head's taps are described. */
     private readonly describesTaps: boolean,
+    /** References still to be described from the first batch (empty once they are). */
+    private pending: JobLabeledImage[],
+    private readonly problems: string[],
   ) {}
 
   /**
    * Null (with the reason in `problems`) when none of the references can be read. `model`: the
    * predicting model's folder and backbone, used as is when the features are that run's own, and
-   * the stages its head passes to onBatch.
+   * the stages its head passes to onBatch. `firstBatch`: the ids of the images of the first batch
+   * matchBatch will see.
    */
   static async open(
     settings: PredictMatching,
     inputSize: number,
     problems: string[],
     model: { dir: string; backbone: Backbone; tapStages: readonly string[] },
+    firstBatch: ReadonlySet<number> = new Set(),
   ): Promise<PredictionMatcher | null> {
     const { features } = settings;
     const own = features.kind === 'backbone' && features.weightsDir === model.dir;
@@ -370,6 +378,9 @@ export class PredictionMatcher {
       : openDescriptorNetwork(features);
     const describesTaps =
       own && features.inputSize === inputSize && features.stages.every((s) => model.tapStages.includes(s));
+    const matcher = new ReferenceMatcher(net);
+    if (describesTaps && settings.references.every((image) => firstBatch.has(image.id)))
+      return new PredictionMatcher(net, matcher, describesTaps, [...settings.references], problems);
     try {
       const read: { image: JobLabeledImage; pre: PreprocessedImage }[] = [];
       for (const image of settings.references) {
@@ -400,16 +411,11 @@ export class PredictionMatcher {
           inputs.dispose();
         }
       })();
-      const references = read.map(({ image }) => ({ image, points: visiblePoints(image) }));
-      const matcher = new ReferenceMatcher(
-        net,
-        read.map(({ pre }, r) => ({
-          map: maps[r]!,
-          points: references[r]!.points.map((q) => (q ? toGrid({ map: maps[r]!, transform: pre.transform }, q) : null)),
-        })),
-      );
-      return new PredictionMatcher(net, matcher, references, describesTaps);
+      const opened = new PredictionMatcher(net, matcher, describesTaps, [], problems);
+      opened.useReferences(read.map(({ image, pre }, r) => ({ image, map: maps[r]!, transform: pre.transform })));
+      return opened;
     } catch (err) {
+      matcher.dispose();
       net.dispose();
       throw err;
     }
@@ -420,23 +426,73 @@ export class PredictionMatcher {
    * `taps`: the predicting model's backbone outputs on them (predictLandmarks' onBatch), or null.
    */
   matchBatch(images: Tensor4D, taps: Taps | null, rows: readonly { id: number; transform: InputTransform }[]): void {
-    this.matcher.similarities(images, this.describesTaps ? taps : null).forEach((found, i) => {
-      const { id, transform } = rows[i]!;
-      const target = { map: { width: found.width, height: found.height }, transform };
-      const reference = this.references[found.reference]!;
-      this.matches.set(id, {
-        referenceImageId: reference.image.id,
-        keypoints: found.maps.map((similarity, j) => {
-          const point = reference.points[j];
-          if (!similarity || !point) return null;
-          return {
-            point,
-            match: matchOnTarget(similarity, target),
-            map: { ...placement(target), values: encodeFloat16(similarity) },
-          };
-        }),
+    const described = this.matcher.describe(images, this.describesTaps ? taps : null);
+    try {
+      if (this.pending.length) this.describeReferences(described, rows);
+      if (!this.matcher.hasReferences) return;
+      this.matcher.match(described).forEach((found, i) => {
+        const { id, transform } = rows[i]!;
+        const target = { map: { width: found.width, height: found.height }, transform };
+        const reference = this.references[found.reference]!;
+        this.matches.set(id, {
+          referenceImageId: reference.image.id,
+          keypoints: found.maps.map((similarity, j) => {
+            const point = reference.points[j];
+            if (!similarity || !point) return null;
+            return {
+              point,
+              match: matchOnTarget(similarity, target),
+              map: { ...placement(target), values: encodeFloat16(similarity) },
+            };
+          }),
+        });
       });
+    } finally {
+      described.dispose();
+    }
+  }
+
+  /** The pending references, from the rows of this (the first) batch that hold them. */
+  private describeReferences(described: Tensor4D, rows: readonly { id: number; transform: InputTransform }[]): void {
+    const found = this.pending.flatMap((image) => {
+      const row = rows.findIndex((r) => r.id === image.id);
+      if (row < 0) this.problems.push(`labeled image ${image.id} left out of the matching maps (it cannot be read)`);
+      return row < 0 ? [] : [{ image, row }];
     });
+    this.pending = [];
+    if (found.length === 0) {
+      this.problems.push('no matching maps: none of the labeled images can be read');
+      return;
+    }
+    const taken = tf.gather(
+      described,
+      found.map((f) => f.row),
+    );
+    const maps = (() => {
+      try {
+        return hostMaps(taken);
+      } finally {
+        taken.dispose();
+      }
+    })();
+    this.useReferences(found.map(({ image, row }, r) => ({ image, map: maps[r]!, transform: rows[row]!.transform })));
+  }
+
+  private useReferences(described: { image: JobLabeledImage; map: DescriptorMap; transform: InputTransform }[]): void {
+    this.references = described.map(({ image }) => ({ image, points: visiblePoints(image) }));
+    this.matcher.setReferences(
+      described.map(({ map, transform }, r) => ({
+        map,
+        points: this.references[r]!.points.map((q) => (q ? toGrid({ map, transform }, q) : null)),
+      })),
+    );
+  }
+
+  /** The matching maps of an image of a batch matched so far (handed over once: they are not kept). */
+  take(imageId: number): ReferenceMatches | undefined {
+    const found = this.matches.get(imageId);
+    this.matches.delete(imageId);
+    return found;
   }
 
   dispose(): void {

@@ -1,11 +1,15 @@
 // The 'predict' job (in the worker): loads a trained model from its folder and predicts every
-// image, in original image pixels. Unreadable images are reported and skipped.
+// image, in original image pixels, sending each batch (points, heatmaps, matching maps) to the
+// parent as soon as it is made. Unreadable images are reported and skipped.
 import { encodeFloat16 } from '../../../src-shared/float16.js';
-import { predictLandmarks } from '../../ml/predict.js';
-import type { PredictPayload, PredictResult } from '../jobTypes.js';
+import { PREDICT_BATCH_SIZE, predictLandmarks } from '../../ml/predict.js';
+import type { PredictBatch, PredictPayload, PredictResult } from '../jobTypes.js';
 import type { JobContext } from '../protocol.js';
 import { loadLandmarkModel } from './landmarkModel.js';
 import { PredictionMatcher } from './match.js';
+
+/** The largest first batch made to hold the references (4 batches' worth of activations). */
+const MAX_FIRST_BATCH = 4 * PREDICT_BATCH_SIZE;
 
 export async function predictJob(payload: unknown, ctx: JobContext): Promise<PredictResult> {
   const { modelDir, images, cacheDir, matching } = payload as PredictPayload;
@@ -13,24 +17,65 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
   const started = performance.now();
   const problems: string[] = [];
   let matcher: PredictionMatcher | null = null;
+  let predicted = 0;
+  // The labeled references it predicts go first, together in the first batch (up to a bound on
+  // its memory), whose taps then describe them for the matching maps.
+  const referenceIds = new Set(matching?.references.map((r) => r.id));
+  const references = images.filter((i) => referenceIds.has(i.id));
+  const ordered = [...references, ...images.filter((i) => !referenceIds.has(i.id))];
+  const firstBatchSize =
+    references.length <= MAX_FIRST_BATCH ? Math.max(PREDICT_BATCH_SIZE, references.length) : PREDICT_BATCH_SIZE;
   try {
     ctx.progress({ step: 0, totalSteps: images.length });
-    matcher = matching
-      ? await PredictionMatcher.open(matching, model.predictor.inputSize, problems, {
-          dir: modelDir,
-          backbone: model.backbone,
-          tapStages: model.predictor.tapStages ?? [],
-        })
-      : null;
-    const report = await predictLandmarks(model.predictor, images, {
+    const report = await predictLandmarks(model.predictor, ordered, {
+      batchSize: PREDICT_BATCH_SIZE,
+      firstBatchSize,
       cacheDir,
       signal: ctx.signal,
+      // Where references are read and described, the input thread reads the first batches meanwhile.
+      prepare: async () => {
+        matcher = matching
+          ? await PredictionMatcher.open(
+              matching,
+              model.predictor.inputSize,
+              problems,
+              {
+                dir: modelDir,
+                backbone: model.backbone,
+                tapStages: model.predictor.tapStages ?? [],
+              },
+              new Set(ordered.slice(0, firstBatchSize).map((i) => i.id)),
+            )
+          : null;
+      },
       onBatch: (inputs, taps, rows) =>
         matcher?.matchBatch(
           inputs,
           taps,
           rows.map((r) => ({ id: Number(r.id), transform: r.transform })),
         ),
+      onPredicted: async (batch) => {
+        const piece: PredictBatch = {
+          predictions: batch.map((p) => {
+            const matches = matcher?.take(Number(p.id));
+            return {
+              id: Number(p.id),
+              points: p.points,
+              ...(p.heatmaps && {
+                heatmaps: {
+                  width: p.heatmaps.width,
+                  height: p.heatmaps.height,
+                  bounds: p.heatmaps.bounds,
+                  maps: p.heatmaps.maps.map((m) => encodeFloat16(m)),
+                },
+              }),
+              ...(matches && { matches }),
+            };
+          }),
+        };
+        await ctx.partial(piece);
+        predicted += batch.length;
+      },
       onProgress: (done, total) => {
         const seconds = (performance.now() - started) / 1000;
         ctx.progress({
@@ -42,28 +87,10 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
       },
     });
     problems.push(...report.problems);
-    const matches = matcher?.matches ?? new Map();
     const seconds = (performance.now() - started) / 1000;
-    return {
-      predictions: report.predictions.map((p) => ({
-        id: Number(p.id),
-        points: p.points,
-        ...(p.heatmaps && {
-          heatmaps: {
-            width: p.heatmaps.width,
-            height: p.heatmaps.height,
-            bounds: p.heatmaps.bounds,
-            maps: p.heatmaps.maps.map((m) => encodeFloat16(m)),
-          },
-        }),
-        ...(matches.has(Number(p.id)) && { matches: matches.get(Number(p.id)) }),
-      })),
-      problems,
-      seconds,
-      imagesPerSecond: report.predictions.length / Math.max(seconds, 1e-9),
-    };
+    return { predicted, problems, seconds, imagesPerSecond: predicted / Math.max(seconds, 1e-9) };
   } finally {
-    matcher?.dispose();
+    (matcher as PredictionMatcher | null)?.dispose();
     model.dispose();
   }
 }

@@ -61,6 +61,7 @@ function context(signal = new AbortController().signal) {
     progress: () => undefined,
     metric: (step) => steps.push(step),
     checkpoint: (_rel, step) => checkpoints.push(step),
+    partial: async () => undefined,
     signal,
     backend: 'test',
   };

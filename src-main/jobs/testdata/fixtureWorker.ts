@@ -1,4 +1,5 @@
 // A worker with small job kinds that exercise the runner's paths (tests only).
+import { encodeFloat16 } from '../../../src-shared/float16.js';
 import { runWorker } from '../worker.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,6 +37,43 @@ runWorker(
     },
     ignoresCancel: async () => async () => {
       await sleep(60_000);
+    },
+    // Sends its result in `count` pieces before ending; with `linger`, keeps its process alive after it.
+    pieces: async () => async (payload, ctx) => {
+      const { count, linger } = payload as { count: number; linger?: boolean };
+      for (let i = 0; i < count; i++) {
+        await ctx.partial({ piece: i });
+        await sleep(20);
+      }
+      if (linger) setTimeout(() => undefined, 60_000);
+      return { sent: count, pid: process.pid };
+    },
+    // A prediction job's wire format: one batch (the first image, two keypoints, a 4 x 4 heatmap
+    // each), then the end, or with FIXTURE_PREDICT_FAILS an error after the batch was sent.
+    predict: async () => async (payload, ctx) => {
+      const { images } = payload as { images: { id: number }[] };
+      const id = images[0]!.id;
+      const bounds = { x: 0, y: 0, w: 80, h: 60 };
+      await ctx.partial({
+        predictions: [
+          {
+            id,
+            points: [
+              { x: 10, y: 20, confidence: 0.9 },
+              { x: 30, y: 40, confidence: 0.4 },
+            ],
+            heatmaps: {
+              width: 4,
+              height: 4,
+              bounds,
+              maps: [0, 1].map((k) => encodeFloat16(new Array(16).fill(k / 2))),
+            },
+          },
+        ],
+      });
+      await sleep(50);
+      if (process.env.FIXTURE_PREDICT_FAILS) throw new Error(process.env.FIXTURE_PREDICT_FAILS);
+      return { predicted: 1, problems: [], seconds: 0.05, imagesPerSecond: 20 };
     },
     whenStarted: async () => async () => ({ pid: process.pid, engineStartedAt, jobStartedAt: process.uptime() }),
   },

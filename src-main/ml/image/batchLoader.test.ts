@@ -67,6 +67,27 @@ describe('BatchLoader', () => {
     dispose(batches);
   });
 
+  it('can give the first batch a size of its own, larger or smaller than the rest', async () => {
+    const batch = (firstBatchSize: number) =>
+      new BatchLoader(items, { size: 16, mode: 'stretch', batchSize: 4, firstBatchSize });
+    expect(batch(6).batchOrder()).toEqual([
+      [0, 1, 2, 3, 4, 5],
+      [6, 7, 8, 9],
+    ]);
+    expect(batch(3).batchOrder()).toEqual([
+      [0, 1, 2],
+      [3, 4, 5, 6],
+      [7, 8, 9],
+    ]);
+    expect(batch(12).batchOrder()).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+    const batches = await collect(batch(6));
+    expect(batches.map((b) => b.images.shape[0])).toEqual([6, 4]);
+    dispose(batches);
+    expect(() => new BatchLoader(items, { size: 16, mode: 'stretch', batchSize: 4, firstBatchSize: 0 })).toThrow(
+      /firstBatchSize must be a positive integer/,
+    );
+  });
+
   it('shuffles reproducibly per seed and epoch, and can drop the last partial batch', async () => {
     const opts = { size: 16, mode: 'stretch' as const, batchSize: 4, shuffle: true, seed: 7, dropLast: true };
     const a = new BatchLoader(items, opts);

@@ -26,6 +26,11 @@ export interface BatchLoaderOptions {
   size: number;
   mode: ResizeMode;
   batchSize: number;
+  /**
+   * Size of the first batch where it differs (prediction puts the matching references together
+   * in it); not with `shuffle` or `dropLast`.
+   */
+  firstBatchSize?: number;
   /** The project's cache/ folder; null/undefined = no on-disk cache. */
   cacheDir?: string | null;
   /** Reshuffle every epoch (order depends only on seed and epoch number). Default false. */
@@ -68,22 +73,33 @@ export class BatchLoader {
   ) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1)
       throw new Error(`batchSize must be a positive integer, got ${options.batchSize}`);
+    const { firstBatchSize } = options;
+    if (firstBatchSize !== undefined && !(Number.isInteger(firstBatchSize) && firstBatchSize >= 1))
+      throw new Error(`firstBatchSize must be a positive integer, got ${firstBatchSize}`);
+    if (firstBatchSize !== undefined && (options.shuffle || options.dropLast))
+      throw new Error('firstBatchSize is for passes in order that keep the last batch (no shuffle, no dropLast)');
     if (options.prefetch !== undefined && !(Number.isInteger(options.prefetch) && options.prefetch >= 0))
       throw new Error(`prefetch must be a non-negative integer, got ${options.prefetch}`);
   }
 
   get batchesPerEpoch(): number {
-    const n = this.items.length / this.options.batchSize;
-    return this.options.dropLast ? Math.floor(n) : Math.ceil(n);
+    const { batchSize, firstBatchSize } = this.options;
+    const count = this.items.length;
+    if (firstBatchSize !== undefined)
+      return count === 0 ? 0 : 1 + Math.ceil(Math.max(0, count - firstBatchSize) / batchSize);
+    return this.options.dropLast ? Math.floor(count / batchSize) : Math.ceil(count / batchSize);
   }
 
   /** Item indices of each batch of epoch `epoch`. */
   batchOrder(epoch = 0): number[][] {
     const indices = this.items.map((_, i) => i);
     const order = this.options.shuffle ? createRng(mixSeed(this.options.seed ?? 0, epoch)).shuffled(indices) : indices;
+    const { batchSize, firstBatchSize } = this.options;
+    // Where batch i starts: the first batch may have a size of its own.
+    const start = (i: number): number =>
+      firstBatchSize === undefined || i === 0 ? i * batchSize : firstBatchSize + (i - 1) * batchSize;
     const batches: number[][] = [];
-    for (let i = 0; i < this.batchesPerEpoch; i++)
-      batches.push(order.slice(i * this.options.batchSize, (i + 1) * this.options.batchSize));
+    for (let i = 0; i < this.batchesPerEpoch; i++) batches.push(order.slice(start(i), start(i + 1)));
     return batches;
   }
 

@@ -99,13 +99,18 @@ export function toDescriptorInput(net: Pick<DescriptorNetwork, 'inputSize'>, ima
 export function describeInputs(net: DescriptorNetwork, images: Tensor4D): DescriptorMap[] {
   const out = tf.tidy(() => descriptorTensor(net, toDescriptorInput(net, images)));
   try {
-    const [b, height, width, dim] = out.shape;
-    const values = out.dataSync() as Float32Array;
-    const size = height * width * dim;
-    return Array.from({ length: b }, (_, i) => ({ width, height, dim, data: values.slice(i * size, (i + 1) * size) }));
+    return hostMaps(out);
   } finally {
     out.dispose();
   }
+}
+
+/** Descriptor maps [B, gh, gw, d] (not disposed) as host arrays, one per image. */
+export function hostMaps(described: Tensor4D): DescriptorMap[] {
+  const [b, height, width, dim] = described.shape;
+  const values = described.dataSync() as Float32Array;
+  const size = height * width * dim;
+  return Array.from({ length: b }, (_, i) => ({ width, height, dim, data: values.slice(i * size, (i + 1) * size) }));
 }
 
 /** Descriptor maps of images ([size, size, 3] 8-bit HWC each), `batchSize` at a time. */

@@ -33,22 +33,35 @@ export interface ImageSimilarities {
 }
 
 export class ReferenceMatcher {
-  /** [R, C] unit pooled descriptors of the references. */
-  private readonly pooled: Tensor2D;
-  /** [R, C, K] each reference's descriptor at each of its labeled points (zeros where unlabeled). */
-  private readonly queries: Tensor3D;
-  private readonly labeled: boolean[][];
+  private references: {
+    /** [R, C] unit pooled descriptors of the references. */
+    pooled: Tensor2D;
+    /** [R, C, K] each reference's descriptor at each of its labeled points (zeros where unlabeled). */
+    queries: Tensor3D;
+    labeled: boolean[][];
+  } | null = null;
 
+  /** Without `references`, give them with setReferences before the first match. */
   constructor(
     private readonly net: DescriptorNetwork,
-    references: readonly MatcherReference[],
+    references?: readonly MatcherReference[],
   ) {
+    if (references) this.setReferences(references);
+  }
+
+  get hasReferences(): boolean {
+    return this.references !== null;
+  }
+
+  /** The labeled images every target is matched from (once). */
+  setReferences(references: readonly MatcherReference[]): void {
+    if (this.references) throw new Error('the matcher has its references already');
     if (references.length === 0) throw new Error('matching maps need at least one labeled reference image');
     const { dim } = references[0]!.map;
     const k = references[0]!.points.length;
     const pooled = new Float32Array(references.length * dim);
     const queries = new Float32Array(references.length * dim * k);
-    this.labeled = references.map((ref, r) => {
+    const labeled = references.map((ref, r) => {
       if (ref.map.dim !== dim || ref.points.length !== k)
         throw new Error(
           `reference ${r} has ${ref.map.dim}-D descriptors and ${ref.points.length} points, not ${dim} and ${k}`,
@@ -61,42 +74,60 @@ export class ReferenceMatcher {
         return true;
       });
     });
-    this.pooled = tf.tensor2d(pooled, [references.length, dim]);
-    this.queries = tf.tensor3d(queries, [references.length, dim, k]);
+    // Kept: a prediction sets them inside the head's tidy (from its first batch's taps).
+    this.references = {
+      pooled: tf.keep(tf.tensor2d(pooled, [references.length, dim])),
+      queries: tf.keep(tf.tensor3d(queries, [references.length, dim, k])),
+      labeled,
+    };
   }
 
   /**
-   * Network inputs [B, S, S, 3] in [0, 1] (not disposed) -> per image, its reference and maps.
+   * Descriptor maps [B, gh, gw, C] of network inputs [B, S, S, 3] in [0, 1] (neither disposed).
    * `taps`: this network's backbone outputs on exactly these inputs at its input size (a head's
    * pass), described instead of running the backbone again.
    */
+  describe(images: Tensor4D, taps: Taps | null = null): Tensor4D {
+    return taps ? descriptorsFromTaps(this.net, taps) : descriptorTensor(this.net, toDescriptorInput(this.net, images));
+  }
+
+  /** Network inputs (as for describe) -> per image, its reference and maps. */
   similarities(images: Tensor4D, taps: Taps | null = null): ImageSimilarities[] {
+    const described = this.describe(images, taps);
+    try {
+      return this.match(described);
+    } finally {
+      described.dispose();
+    }
+  }
+
+  /** Descriptor maps of a batch (from describe; not disposed) -> per image, its reference and maps. */
+  match(described: Tensor4D): ImageSimilarities[] {
+    if (!this.references) throw new Error('the matcher has no references yet');
+    const { pooled: referencesPooled, queries, labeled } = this.references;
     const [best, maps] = tf.tidy(() => {
-      const d = taps
-        ? descriptorsFromTaps(this.net, taps)
-        : descriptorTensor(this.net, toDescriptorInput(this.net, images));
-      const [b, gh, gw, dim] = d.shape;
-      const flat = tf.reshape(d, [b, gh * gw, dim]) as Tensor3D;
+      const [b, gh, gw, dim] = described.shape;
+      const flat = tf.reshape(described, [b, gh * gw, dim]) as Tensor3D;
       const pooled = tf.mean(flat, 1) as Tensor2D;
       const unit = tf.div(pooled, tf.maximum(tf.norm(pooled, 2, 1, true), 1e-12)) as Tensor2D;
-      const chosen = tf.argMax(tf.matMul(unit, this.pooled, false, true), 1);
+      const chosen = tf.argMax(tf.matMul(unit, referencesPooled, false, true), 1);
       // [B, HW, C] x [B, C, K] -> [B, K, HW]: every keypoint's map in one product.
-      const sims = tf.transpose(tf.matMul(flat, tf.gather(this.queries, chosen)), [0, 2, 1]);
+      const sims = tf.transpose(tf.matMul(flat, tf.gather(queries, chosen)), [0, 2, 1]);
       return [chosen, tf.reshape(sims, [b, -1, gh, gw])];
     });
     try {
       const [b, k, height, width] = maps.shape as [number, number, number, number];
       const cells = height * width;
-      const references = best.dataSync() as Int32Array;
+      const chosen = best.dataSync() as Int32Array;
       const values = maps.dataSync() as Float32Array;
       return Array.from({ length: b }, (_, i) => {
-        const reference = references[i]!;
+        const reference = chosen[i]!;
         return {
           reference,
           width,
           height,
           maps: Array.from({ length: k }, (_, j) =>
-            this.labeled[reference]![j] ? values.slice((i * k + j) * cells, (i * k + j + 1) * cells) : null,
+            labeled[reference]![j] ? values.slice((i * k + j) * cells, (i * k + j + 1) * cells) : null,
           ),
         };
       });
@@ -107,7 +138,8 @@ export class ReferenceMatcher {
   }
 
   dispose(): void {
-    this.pooled.dispose();
-    this.queries.dispose();
+    if (!this.references) return;
+    this.references.pooled.dispose();
+    this.references.queries.dispose();
   }
 }

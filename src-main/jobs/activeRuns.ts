@@ -64,7 +64,11 @@ export function failOrphanedRuns(store: ProjectStore): number {
       });
       continue;
     }
-    store.runs.finish(run.id, 'failed', { error: `interrupted: ${who} ended before the run finished` });
+    store.transaction(() => {
+      // A prediction run stores its batches as they come: an interrupted one keeps none of them.
+      if (record.kind === 'predict') store.runs.clearPredictions(run.id);
+      store.runs.finish(run.id, 'failed', { error: `interrupted: ${who} ended before the run finished` });
+    });
     failed++;
   }
   return failed;

@@ -89,10 +89,7 @@ export async function runPrediction(
         imagesPerSecond: result.imagesPerSecond,
       }),
       // A run that does not finish leaves no predictions behind.
-      discard: () => {
-        store.runs.clearPredictions(runId);
-        store.overlays.deleteOfRun(runId);
-      },
+      discard: () => store.runs.clearPredictions(runId),
     },
     options,
   );

@@ -271,6 +271,10 @@ describe('failures leave the project whole', { timeout: 300_000 }, () => {
       // Owned by this process, which is not running it.
       lost = store.runs.create({ kind: 'predict', method: 'heatmap', config: {} }).id;
       store.runs.setOwner(lost, process.pid);
+      // the batches it stored before it was lost
+      const [image] = store.images.list('all', 0, 1).items;
+      const [keypoint] = store.keypoints.list();
+      store.runs.addPredictions(lost, [{ imageId: image!.id, keypointId: keypoint!.id, x: 1, y: 2, confidence: 0.5 }]);
     } finally {
       store.close();
     }
@@ -280,6 +284,7 @@ describe('failures leave the project whole', { timeout: 300_000 }, () => {
       error: expect.stringMatching(`pid ${dead}\\) ended before the run finished`),
     });
     expect(runs.find((r) => r.id === lost)).toMatchObject({ status: 'failed' });
+    expect(await t.call('predictions.list', { runId: lost })).toEqual([]);
     expect(runs.filter((r) => r.status === 'running' || r.status === 'queued')).toEqual([]);
   });
 

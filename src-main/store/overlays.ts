@@ -46,7 +46,6 @@ const ENCODING = 'float16';
 export class OverlaysStore {
   private readonly insertStmt;
   private readonly deleteSameStmt;
-  private readonly deleteRunStmt;
   private readonly getStmt;
   private readonly findStmt;
 
@@ -62,7 +61,6 @@ export class OverlaysStore {
       `DELETE FROM overlays WHERE run_id IS @runId AND image_id = @imageId AND keypoint_id IS @keypointId
          AND kind = @kind AND ref_image_id IS @refImageId`,
     );
-    this.deleteRunStmt = db.prepare<[number]>('DELETE FROM overlays WHERE run_id = ?');
     this.getStmt = db.prepare<[number], OverlayRow>('SELECT * FROM overlays WHERE id = ?');
     this.findStmt = db.prepare<[number | null, number, number | null, string], OverlayRow>(
       `SELECT * FROM overlays WHERE run_id IS ? AND image_id = ? AND keypoint_id IS ? AND kind = ?
@@ -110,11 +108,6 @@ export class OverlaysStore {
     };
     this.deleteSameStmt.run(row);
     return Number(this.insertStmt.run(row).lastInsertRowid);
-  }
-
-  /** Deletes every map of a run. */
-  deleteOfRun(runId: number): void {
-    this.deleteRunStmt.run(runId);
   }
 
   /** The overlay, or undefined; an OverlayDataError when its stored map is damaged. */

@@ -54,6 +54,7 @@ export class RunsStore {
   private readonly metricsStmt;
   private readonly dropMetricsStmt;
   private readonly clearPredictionsStmt;
+  private readonly clearOverlaysStmt;
   private readonly predictionStmt;
   private readonly predictionsStmt;
   private readonly imagePredictionsStmt;
@@ -90,6 +91,7 @@ export class RunsStore {
     );
     this.dropMetricsStmt = db.prepare<[number, number]>('DELETE FROM run_metrics WHERE run_id = ? AND step >= ?');
     this.clearPredictionsStmt = db.prepare<[number]>('DELETE FROM predictions WHERE run_id = ?');
+    this.clearOverlaysStmt = db.prepare<[number]>('DELETE FROM overlays WHERE run_id = ?');
     this.predictionStmt = db.prepare<[number, number, number, number, number, number]>(
       'INSERT OR REPLACE INTO predictions (run_id, image_id, keypoint_id, x, y, confidence) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -246,8 +248,12 @@ export class RunsStore {
     })();
   }
 
+  /** Removes a run's predictions and the overlay maps stored with them. */
   clearPredictions(id: number): void {
-    this.clearPredictionsStmt.run(id);
+    this.db.transaction(() => {
+      this.clearPredictionsStmt.run(id);
+      this.clearOverlaysStmt.run(id);
+    })();
   }
 
   predictions(id: number): Prediction[] {

@@ -6,7 +6,7 @@
 // commands run); the preprocessed-input cache is emptied before each. Next to it, in the same run,
 // the PyTorch twin of the network (bench/pytorch/heatmap_reference.py --infer) on the same files,
 // decoding included, as a ratio. The model's accuracy does not matter here: it trains 2 steps.
-//   npm run bench:predict [-- --frames 120 --size 256 --repeats 3]
+//   npm run bench:predict [-- --frames 120 --size 256 --repeats 5]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
   options: {
     frames: { type: 'string', default: '120' },
     size: { type: 'string', default: '256' },
-    repeats: { type: 'string', default: '3' },
+    repeats: { type: 'string', default: '5' },
   },
 });
 const frames = Number(args.frames);

@@ -143,7 +143,7 @@ describe('runJob', () => {
   });
 });
 
-type Started = { pid: number; engineStartedAt: number; jobStartedAt: number };
+type Started = { pid: number; engineStartedAt: number; warmedAt: number | null; jobStartedAt: number };
 
 describe('SpareWorker', () => {
   it('runs the next job in a worker whose engine started ahead, then starts a fresh spare', async () => {
@@ -154,11 +154,15 @@ describe('SpareWorker', () => {
       const first = (await runJob({ ...entry, spare }, 'whenStarted', {})).result as Started;
       expect(first.pid).toBe(waiting);
       expect(first.jobStartedAt - first.engineStartedAt).toBeGreaterThan(0.5);
+      // its work ahead ran after its engine, before the job
+      expect(first.warmedAt).toBeGreaterThanOrEqual(first.engineStartedAt);
+      expect(first.warmedAt).toBeLessThan(first.jobStartedAt);
       // a fresh process for every job: the next spare, started once the job's process has exited, is another one
       await until(() => spare.pid !== undefined, 5000);
       expect(spare.pid).not.toBe(waiting);
       const cold = (await runJob(entry, 'whenStarted', {})).result as Started;
       expect(cold.jobStartedAt - cold.engineStartedAt).toBeLessThan(0.5);
+      expect(cold.warmedAt).toBeNull();
     } finally {
       spare.close();
     }

@@ -9,9 +9,18 @@ function send(message: WorkerMessage, then?: (error?: Error | null) => void): vo
 /** Disconnecting once the last message is flushed lets the process exit on its own. */
 const leave = (): void => process.disconnect?.();
 
-export function runWorker(registry: JobRegistry, initBackend: () => Promise<string>): void {
+/**
+ * `warmAhead`: what a spare does once its engine runs and the job kinds are imported, unless a job
+ * came first.
+ */
+export function runWorker(
+  registry: JobRegistry,
+  initBackend: () => Promise<string>,
+  warmAhead?: () => Promise<void>,
+): void {
   if (!process.send) throw new Error('a job worker must be started by the job runner (no IPC channel)');
   const abort = new AbortController();
+  let started = false;
   let finished = false;
   let backend: Promise<string> | null = null;
   const startBackend = (): Promise<string> => (backend ??= initBackend());
@@ -23,11 +32,13 @@ export function runWorker(registry: JobRegistry, initBackend: () => Promise<stri
     if (message.type === 'warm')
       startBackend()
         .then(() => Promise.all(Object.values(registry).map((load) => load())))
+        .then(() => (started ? undefined : warmAhead?.()))
         .catch(() => undefined); // a job reports the failure
     if (message.type === 'start') void start(message.kind, message.payload);
   });
 
   async function start(kind: string, payload: unknown): Promise<void> {
+    started = true;
     try {
       const load = registry[kind];
       if (!load) throw new Error(`unknown job kind '${kind}' (known: ${Object.keys(registry).join(', ')})`);

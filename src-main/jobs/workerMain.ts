@@ -18,4 +18,5 @@ runWorker(
     const { initEngine, formatEngineInfo } = await import('../ml/engine.js');
     return formatEngineInfo(await initEngine());
   },
+  async () => (await import('./kinds/predict.js')).warmDefaultPrediction(),
 );

@@ -5,6 +5,12 @@ import { encodeFloat16 } from '../../../src-shared/float16.js';
 import { PREDICT_BATCH_SIZE, predictLandmarks } from '../../ml/predict.js';
 import type { PredictBatch, PredictPayload, PredictResult } from '../jobTypes.js';
 import type { JobContext } from '../protocol.js';
+import type { Tensor4D } from '@tensorflow/tfjs';
+import { createBackbone } from '../../ml/backbones/index.js';
+import { tf } from '../../ml/engine.js';
+import { HeatmapHead } from '../../ml/heads/heatmapHead.js';
+import { HEATMAP_HEAD_DEFAULTS } from '../../ml/train/config.js';
+import { HeatmapLandmarkModel } from '../../ml/train/trainHeatmapHead.js';
 import { loadLandmarkModel } from './landmarkModel.js';
 import { PredictionMatcher } from './match.js';
 
@@ -16,7 +22,8 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
   const model = loadLandmarkModel(modelDir);
   const started = performance.now();
   const problems: string[] = [];
-  let matcher: PredictionMatcher | null = null;
+  // Set by `prepare` (a closure, which TypeScript's narrowing does not follow).
+  let matcher = null as PredictionMatcher | null;
   let predicted = 0;
   // The labeled references it predicts go first, together in the first batch (up to a bound on
   // its memory), whose taps then describe them for the matching maps.
@@ -90,7 +97,34 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
     const seconds = (performance.now() - started) / 1000;
     return { predicted, problems, seconds, imagesPerSecond: predicted / Math.max(seconds, 1e-9) };
   } finally {
-    (matcher as PredictionMatcher | null)?.dispose();
+    matcher?.dispose();
     model.dispose();
+  }
+}
+
+/**
+ * Runs the default model's shapes once (ResNet-18 with the heatmap head at its default input, a
+ * batch of PREDICT_BATCH_SIZE), with zero weights, in a spare worker before any job: TensorFlow
+ * prepares each convolution the first time it meets its shapes (about 0.5 s for this network here),
+ * which would otherwise fall on a prediction's first batch. The weights do not matter to that
+ * (bench/README.md, prediction throughput).
+ */
+export function warmDefaultPrediction(): void {
+  const config = HEATMAP_HEAD_DEFAULTS;
+  const backbone = createBackbone({ arch: 'resnet18' }, { randomInit: false, trainable: false });
+  const head = new HeatmapHead(backbone, {
+    keypointCount: 1,
+    stage: config.backboneStage,
+    decoderChannels: config.decoderChannels,
+    outputStride: config.outputStride,
+    sigma: config.sigma,
+  });
+  const images = tf.zeros([PREDICT_BATCH_SIZE, config.inputSize, config.inputSize, 3]) as Tensor4D;
+  try {
+    new HeatmapLandmarkModel(head, config.inputSize).predictInput(images);
+  } finally {
+    images.dispose();
+    head.dispose();
+    backbone.dispose();
   }
 }

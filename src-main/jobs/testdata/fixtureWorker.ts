@@ -5,6 +5,8 @@ import { runWorker } from '../worker.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** When the engine was started (process uptime, seconds): on `warm` for a spare, else with the job. */
 let engineStartedAt: number | null = null;
+/** When the spare's work ahead ran (process uptime, seconds), after its engine. */
+let warmedAt: number | null = null;
 
 runWorker(
   {
@@ -75,10 +77,18 @@ runWorker(
       if (process.env.FIXTURE_PREDICT_FAILS) throw new Error(process.env.FIXTURE_PREDICT_FAILS);
       return { predicted: 1, problems: [], seconds: 0.05, imagesPerSecond: 20 };
     },
-    whenStarted: async () => async () => ({ pid: process.pid, engineStartedAt, jobStartedAt: process.uptime() }),
+    whenStarted: async () => async () => ({
+      pid: process.pid,
+      engineStartedAt,
+      warmedAt,
+      jobStartedAt: process.uptime(),
+    }),
   },
   async () => {
     engineStartedAt = process.uptime();
     return 'fixture';
+  },
+  async () => {
+    warmedAt = process.uptime();
   },
 );

@@ -48,8 +48,9 @@ const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const MAX_TRAIN_STEPS = 1_000_000;
 /**
  * The heatmap head's default budget where a person starts a training run (Train screen, CLI
- * `train`): on real frames (DLC reaching mouse, 20 labels, 2-core CPU) the held-out error still fell
- * by a quarter from 5 to 10 minutes (bench/README.md "Default training budget"). The API itself keeps
+ * `train`): on real frames (DLC reaching mouse, 20 labels, 2-core CPU) the held-out error fell by a
+ * quarter from 5 to 10 minutes and by 5% from 10 to 20 (bench/README.md "Default training budget"):
+ * the shortest budget whose doubling gains less than a tenth. The API itself keeps
  * the head's step default, so that a caller that names neither gets a short, fixed run.
  */
 export const DEFAULT_TRAIN_MINUTES = 10;

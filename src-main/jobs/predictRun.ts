@@ -105,28 +105,32 @@ function storePredictedBatch(store: ProjectStore, runId: number, keypointIds: nu
   const keypoints = new Set(store.keypoints.list().map((k) => k.id));
   const exists = (imageId: number): boolean => store.images.get(imageId) !== undefined;
   const kept = keypointIds.map((id) => keypoints.has(id));
-  for (const p of batch.predictions) {
-    if (!exists(p.id)) continue;
-    store.runs.addPredictions(
-      runId,
+  const predicted = batch.predictions.filter((p) => exists(p.id));
+  store.runs.addPredictions(
+    runId,
+    predicted.flatMap((p) =>
       p.points.flatMap((point, k) => (kept[k] ? [{ imageId: p.id, keypointId: keypointIds[k]!, ...point }] : [])),
-    );
-    p.heatmaps?.maps.forEach((map, k) => {
-      if (!kept[k]) return;
-      const { width, height, bounds } = p.heatmaps!;
-      store.overlays.put({
-        runId,
-        imageId: p.id,
-        keypointId: keypointIds[k]!,
-        kind: 'heatmap',
-        width,
-        height,
-        bounds,
-        values: { float16: map },
-        reference: null,
-        match: null,
+    ),
+  );
+  for (const p of predicted) {
+    if (p.heatmaps) {
+      const { width, height, bounds, maps } = p.heatmaps;
+      maps.forEach((map, k) => {
+        if (!kept[k]) return;
+        store.overlays.put({
+          runId,
+          imageId: p.id,
+          keypointId: keypointIds[k]!,
+          kind: 'heatmap',
+          width,
+          height,
+          bounds,
+          values: { float16: map },
+          reference: null,
+          match: null,
+        });
       });
-    });
+    }
     if (!p.matches || !exists(p.matches.referenceImageId)) continue;
     const { referenceImageId } = p.matches;
     p.matches.keypoints.forEach((m, k) => {

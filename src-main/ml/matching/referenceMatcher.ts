@@ -91,16 +91,6 @@ export class ReferenceMatcher {
     return taps ? descriptorsFromTaps(this.net, taps) : descriptorTensor(this.net, toDescriptorInput(this.net, images));
   }
 
-  /** Network inputs (as for describe) -> per image, its reference and maps. */
-  similarities(images: Tensor4D, taps: Taps | null = null): ImageSimilarities[] {
-    const described = this.describe(images, taps);
-    try {
-      return this.match(described);
-    } finally {
-      described.dispose();
-    }
-  }
-
   /** Descriptor maps of a batch (from describe; not disposed) -> per image, its reference and maps. */
   match(described: Tensor4D): ImageSimilarities[] {
     if (!this.references) throw new Error('the matcher has no references yet');

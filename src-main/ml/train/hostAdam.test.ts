@@ -61,6 +61,20 @@ describe('HostAdam', () => {
     tf.dispose([...ours, ...reference]);
   });
 
+  it("keeps each step's weights in the tensor it assigned, after later steps reuse its memory", () => {
+    const variables = makeVariables();
+    const adam = new HostAdam(variables, []);
+    const grad = tf.ones([2, 2]);
+    adam.apply([grad, null], 0.1);
+    // A tensor that shares the variable's data, as tf.clone does: it must keep step 1's weights.
+    const afterFirst = tf.clone(variables[0]!);
+    const firstValues = Array.from(afterFirst.dataSync());
+    adam.apply([grad, null], 0.1);
+    expect(Array.from(afterFirst.dataSync())).toEqual(firstValues);
+    expect(variables[0]!.dataSync()[0]).toBeCloseTo(firstValues[0]! - 0.1, 4);
+    tf.dispose([grad, afterFirst, ...variables]);
+  });
+
   it('leaves a variable without a gradient alone, leaks no tensor and checks the gradient count', () => {
     const variables = makeVariables();
     const adam = new HostAdam(variables, []);

@@ -1,7 +1,7 @@
-// `npm run build:wasm`: compiles the WebAssembly kernels' text sources (src-main/**/*.wat) into
+// `npm run build:wasm`: compiles the WebAssembly kernels' text sources (WASM_SOURCES) into
 // TypeScript modules holding their bytes (<name>.wasm.ts), so that the training worker loads them
-// with no file lookup wherever it is bundled. The tests compile each .wat again and compare, so a
-// source edited without this step fails them.
+// with no file lookup wherever it is bundled. Each kernel's test compiles its .wat again and
+// compares, so a source edited without this step fails it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import wabtInit from 'wabt';

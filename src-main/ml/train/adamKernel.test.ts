@@ -69,4 +69,8 @@ describe('AdamKernel', () => {
     expect(() => kernel.step({ ...place, v: kernel.heap.length - 8 }, 1, 1, 0, CONFIG)).toThrow(/not an aligned place/);
     kernel.step(place, 1, 1, 0, CONFIG);
   });
+
+  it('says when the weights need more than 4 GiB of state, before taking any memory', () => {
+    expect(() => new AdamKernel(2 ** 30 + 4)).toThrow(/needs 4\.0 GiB, more than WebAssembly's 4 GiB/);
+  });
 });

@@ -18,15 +18,18 @@ export class AdamKernel {
   /** A kernel with room for `floats` float32 values (every offset it is given must fit). */
   constructor(floats: number) {
     const pages = Math.ceil((floats * 4) / PAGE_BYTES);
+    const gib = ((floats * 4) / 2 ** 30).toFixed(1);
     if (pages > MAX_PAGES)
-      throw new Error(
-        `Adam's state needs ${(floats * 4) / 2 ** 30} GiB, more than WebAssembly's 4 GiB: too many weights to train here`,
-      );
+      throw new Error(`Adam's state needs ${gib} GiB, more than WebAssembly's 4 GiB: too many weights to train here`);
     compiled ??= new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
     const { exports } = new WebAssembly.Instance(compiled);
     const memory = exports.memory as WebAssembly.Memory;
     const have = memory.buffer.byteLength / PAGE_BYTES;
-    if (pages > have) memory.grow(pages - have);
+    try {
+      if (pages > have) memory.grow(pages - have);
+    } catch (err) {
+      throw new Error(`Adam's state needs ${gib} GiB and this process could not get it (${(err as Error).message})`);
+    }
     // Never grown again, so this view stays attached.
     this.heap = new Float32Array(memory.buffer);
     this.adam = exports.adam as (...args: number[]) => void;

@@ -4,8 +4,8 @@
 // Why not tf.AdamOptimizer: it issues ~14 small TensorFlow kernels per weight tensor (and the L2
 // term in the loss ~6 more), each costing tens of microseconds of single-threaded dispatch in
 // tfjs-node while TensorFlow's other threads wait: ~45 ms of a ~450 ms heatmap-head step
-// (bench/README.md "Few-shot regressors"). Here a tensor costs one read of its gradient and its
-// value and one write of the new value.
+// (bench/README.md "Few-shot regressors"). Here a tensor costs one read of its gradient and one
+// write of the new value a step (its value is read at its first update only).
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { tf } from '../engine.js';
 import { AdamKernel } from './adamKernel.js';

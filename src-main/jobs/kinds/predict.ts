@@ -10,7 +10,7 @@ import { createBackbone } from '../../ml/backbones/index.js';
 import { tf } from '../../ml/engine.js';
 import { HeatmapHead } from '../../ml/heads/heatmapHead.js';
 import { HEATMAP_HEAD_DEFAULTS } from '../../ml/train/config.js';
-import { HeatmapLandmarkModel } from '../../ml/train/trainHeatmapHead.js';
+import { HeatmapLandmarkModel, heatmapHeadSpec } from '../../ml/train/trainHeatmapHead.js';
 import { loadLandmarkModel } from './landmarkModel.js';
 import { PredictionMatcher } from './match.js';
 
@@ -112,13 +112,7 @@ export async function predictJob(payload: unknown, ctx: JobContext): Promise<Pre
 export function warmDefaultPrediction(): void {
   const config = HEATMAP_HEAD_DEFAULTS;
   const backbone = createBackbone({ arch: 'resnet18' }, { randomInit: false, trainable: false });
-  const head = new HeatmapHead(backbone, {
-    keypointCount: 1,
-    stage: config.backboneStage,
-    decoderChannels: config.decoderChannels,
-    outputStride: config.outputStride,
-    sigma: config.sigma,
-  });
+  const head = new HeatmapHead(backbone, heatmapHeadSpec(config, 1));
   const images = tf.zeros([PREDICT_BATCH_SIZE, config.inputSize, config.inputSize, 3]) as Tensor4D;
   try {
     new HeatmapLandmarkModel(head, config.inputSize).predictInput(images);

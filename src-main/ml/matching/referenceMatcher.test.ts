@@ -14,7 +14,6 @@ import { findPeaks, similarityMap } from './match.js';
 import { nearestReferences } from './propagate.js';
 import { ReferenceMatcher, type ImageSimilarities } from './referenceMatcher.js';
 
-/** A smooth random texture (sums of sinusoids), shifted by (dx, dy) pixels: HWC 8-bit. */
 /** Describes the inputs (or their taps) and matches them, as a prediction's batch is. */
 function similarities(matcher: ReferenceMatcher, images: Tensor4D, taps: Taps | null = null): ImageSimilarities[] {
   const described = matcher.describe(images, taps);
@@ -25,6 +24,7 @@ function similarities(matcher: ReferenceMatcher, images: Tensor4D, taps: Taps | 
   }
 }
 
+/** A smooth random texture (sums of sinusoids), shifted by (dx, dy) pixels: HWC 8-bit. */
 function texture(size: number, seed: number, [dx, dy]: [number, number] = [0, 0]): Uint8Array {
   const waves = Array.from({ length: 12 }, (_, i) => {
     const a = Math.sin(seed * 12.9898 + i * 78.233) * 43758.5453;

@@ -5,7 +5,7 @@ import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import { flipPermutation, type ResizeMode } from '../../../src-shared/geometry.js';
 import type { Backbone, Taps } from '../backbones/index.js';
 import { tf } from '../engine.js';
-import { HeatmapHead } from '../heads/heatmapHead.js';
+import { HeatmapHead, type HeatmapHeadSpec } from '../heads/heatmapHead.js';
 import { normalizeImageNet } from '../image/normalize.js';
 import type { LandmarkPredictor } from '../predict.js';
 import { resolveHeatmapHeadConfig, type HeatmapHeadConfig, type TrainControl } from './config.js';
@@ -57,6 +57,17 @@ export class HeatmapLandmarkModel implements LandmarkPredictor {
   }
 }
 
+/** The head a training config builds, for `keypointCount` keypoints. */
+export function heatmapHeadSpec(config: HeatmapHeadConfig, keypointCount: number): HeatmapHeadSpec {
+  return {
+    keypointCount,
+    stage: config.backboneStage,
+    decoderChannels: config.decoderChannels,
+    outputStride: config.outputStride,
+    sigma: config.sigma,
+  };
+}
+
 interface HeatmapBatch {
   images: Tensor4D;
   targets: Tensor4D;
@@ -75,17 +86,7 @@ export async function trainHeatmapHead(
     keypointCount: k,
     cacheDir: input.cacheDir,
   });
-  const head = new HeatmapHead(
-    input.backbone,
-    {
-      keypointCount: k,
-      stage: config.backboneStage,
-      decoderChannels: config.decoderChannels,
-      outputStride: config.outputStride,
-      sigma: config.sigma,
-    },
-    input.seed ?? 1,
-  );
+  const head = new HeatmapHead(input.backbone, heatmapHeadSpec(config, k), input.seed ?? 1);
   const inputSize = config.inputSize;
   const size = Math.min(config.trainCropSize ?? inputSize, inputSize);
   const cells = Math.ceil(size / config.outputStride);

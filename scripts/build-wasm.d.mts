@@ -1,4 +1,3 @@
 // Types of what scripts/build-wasm.mjs exports (for the kernels' tests).
-export declare const WASM_SOURCES: string[];
 export declare function compileWat(relPath: string): Promise<Buffer>;
 export declare function wasmModuleSource(relPath: string, bytes: Buffer): string;

@@ -1,13 +1,13 @@
-// `npm run build:wasm`: compiles the WebAssembly kernels' text sources (WASM_SOURCES) into
+// `npm run build:wasm`: compiles the WebAssembly kernels' text sources (src-main/**/*.wat) into
 // TypeScript modules holding their bytes (<name>.wasm.ts), so that the training worker loads them
 // with no file lookup wherever it is bundled. Each kernel's test compiles its .wat again and
 // compares, so a source edited without this step fails it.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import wabtInit from 'wabt';
 
 const root = join(import.meta.dirname, '..');
-export const WASM_SOURCES = ['src-main/ml/train/adamKernel.wat'];
 
 /** The module's bytes, compiled from its text form. */
 export async function compileWat(relPath) {
@@ -30,8 +30,11 @@ export function wasmModuleSource(relPath, bytes) {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const relPath of WASM_SOURCES) {
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const sources = readdirSync(join(root, 'src-main'), { recursive: true })
+    .filter((file) => file.endsWith('.wat'))
+    .map((file) => join('src-main', file).split('\\').join('/'));
+  for (const relPath of sources) {
     const out = relPath.replace(/\.wat$/, '.wasm.ts');
     writeFileSync(join(root, out), wasmModuleSource(relPath, await compileWat(relPath)));
     console.log(`${relPath} -> ${out}`);

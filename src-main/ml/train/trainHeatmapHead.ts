@@ -120,6 +120,9 @@ export async function trainHeatmapHead(
         batchImages: (batch) => batch.images.shape[0],
         loss: (batch) => head.loss(head.logits(batch.images, true, config.fineTune), batch.targets, batch.mask),
         disposeBatch: (batch) => tf.dispose([batch.images, batch.targets, batch.mask]),
+        // Steps after the first run as one TensorFlow graph (graphStep.ts): ~1.4x faster here.
+        reads: [...head.weights.values()],
+        batchTensors: (batch) => [batch.images, batch.targets, batch.mask],
       },
       control,
     );

@@ -1,7 +1,10 @@
-import type { Scalar, Tensor2D } from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import type { Scalar, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { batchNorm, conv2d, ParameterSet } from '../backbones/layers.js';
+import { relu } from '../backbones/nativeOps.js';
 import { initEngine, tf } from '../engine.js';
 import type { TrainProgress } from './config.js';
+import { GraphStep } from './graphStep.js';
 import { cosineLearningRate, runTrainLoop } from './trainLoop.js';
 
 beforeAll(async () => {
@@ -122,6 +125,64 @@ describe('training loop', () => {
     await expect(run).rejects.toMatchObject({ name: 'AbortError', message: 'training cancelled at step 5' });
     expect(tf.memory().numTensors).toBe(before);
     problem.dispose();
+  });
+
+  it('trains the same with its steps replayed as a graph as op by op, batch norm statistics included', async () => {
+    // conv + training batch norm + ReLU + conv, regressing a fixed map; 4 batches cycled.
+    const inputs = [1, 2, 3, 4].map((s) => tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', s) as Tensor4D);
+    const target = tf.randomNormal([2, 5, 5, 1], 0, 1, 'float32', 7) as Tensor4D;
+    type Batch = { x: Tensor4D; y: Tensor4D };
+    const train = async (graph: 'off' | 'on' | 'target not fed') => {
+      const params = new ParameterSet(11, true);
+      const conv = params.conv('c', 's', { in: 3, out: 4, kernel: 3, pad: 1 });
+      const norm = params.batchNorm('bn', 's', 4);
+      const out = params.conv('o', 's', { in: 4, out: 1, kernel: 1, bias: true });
+      const all = [...params.params.values()];
+      const trainable = all.filter((p) => p.trainable).map((p) => p.variable);
+      const result = await runTrainLoop({
+        optimizer: { learningRate: 0.01, weightDecay: 1e-3, steps: 12, batchSize: 2 },
+        trainable,
+        decayed: [conv.weight],
+        makeBatch: (step) => ({ x: inputs[step % 4]!, y: target }),
+        batchImages: () => 2,
+        loss: (b: Batch) =>
+          tf.mean(tf.square(tf.sub(conv2d(relu(batchNorm(conv2d(b.x, conv), norm, true)), out), b.y))) as Scalar,
+        disposeBatch: () => undefined,
+        ...(graph === 'off'
+          ? {}
+          : {
+              reads: all.map((p) => p.variable),
+              batchTensors: (b: Batch) => (graph === 'on' ? [b.x, b.y] : [b.x]),
+            }),
+      });
+      const values = all.map((p) => Array.from(p.variable.dataSync()));
+      params.dispose();
+      return { losses: result.losses, values };
+    };
+    const eager = await train('off');
+    const runs = vi.spyOn(GraphStep.prototype, 'run');
+    const warn = vi.spyOn(console, 'warn');
+    const before = tf.memory().numTensors;
+    const graph = await train('on');
+    expect(tf.memory().numTensors).toBe(before);
+    expect(runs).toHaveBeenCalledTimes(11); // every step after the traced first one
+    expect(warn).not.toHaveBeenCalled();
+    runs.mockRestore();
+    warn.mockRestore();
+    expect(graph.losses[11]!).toBeLessThan(0.8 * graph.losses[0]!);
+    graph.losses.forEach((loss, i) => expect(loss).toBeCloseTo(eager.losses[i]!, 4));
+    // weights, biases and both moving statistics
+    graph.values.forEach((values, i) =>
+      values.forEach((v, j) => expect(Math.abs(v - eager.values[i]![j]!)).toBeLessThan(1e-4)),
+    );
+    // A step that reads a tensor it is not fed cannot be a graph: it trains op by op, and says so.
+    const refused = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const unfed = await train('target not fed');
+    expect(refused).toHaveBeenCalledTimes(1);
+    expect(String(refused.mock.calls[0]![0])).toMatch(/runs op by op.*neither fed nor made in it/);
+    refused.mockRestore();
+    expect(unfed.losses).toEqual(eager.losses);
+    tf.dispose([...inputs, target]);
   });
 
   it('rejects a run with no steps or nothing to train', async () => {

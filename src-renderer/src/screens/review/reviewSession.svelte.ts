@@ -48,6 +48,8 @@ export class ReviewSession {
   );
 
   private generation = 0;
+  /** Counts list reloads, so that only the latest one's list is shown. */
+  private listRequest = 0;
 
   constructor(
     private readonly bridge: Bridge,
@@ -159,6 +161,7 @@ export class ReviewSession {
   /** Reloads the list (a filter changed, or the run) and shows item `at`. */
   async reload(at = this.index): Promise<void> {
     if (this.runId === null) return;
+    const request = ++this.listRequest;
     try {
       const page = await this.bridge.call('review.list', {
         runId: this.runId,
@@ -167,6 +170,8 @@ export class ReviewSession {
         limit: PAGE,
         ...(this.keypointFilter === null ? {} : { keypointId: this.keypointFilter }),
       });
+      // A newer reload (the filter changed while this list loaded) answers instead.
+      if (request !== this.listRequest) return;
       this.total = page.total;
       await this.refreshProgress();
       await this.show(Math.min(Math.max(at, 0), page.items.length - 1), page.items);

@@ -8,6 +8,7 @@ import type { BatchNormParams, ConvParams } from './backbones/layers.js';
 import { relu, softmaxCrossEntropy } from './backbones/nativeOps.js';
 import { resizeBilinear } from './hypercolumn.js';
 import { denseContrastLoss, featuresAtPoints } from './pretrain/denseContrast.js';
+import { relativeError } from './numericTestKit.js';
 import { softArgmax } from './softArgmax.js';
 
 /** Deterministic inputs (mulberry32), identical on both backends. */
@@ -202,17 +203,6 @@ function gradsOn(backend: string, c: GradCase, seed: number): Float32Array[] {
       .grads(loss)(xs)
       .map((g) => g.dataSync() as Float32Array);
   });
-}
-
-/** max |a - b| / max |b|: relative to the gradient's scale, stable when entries are near 0. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
 }
 
 describe('compute engine', () => {

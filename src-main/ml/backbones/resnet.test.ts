@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scalar, Tensor4D } from '@tensorflow/tfjs';
 import { initEngine, tf } from '../engine.js';
+import { relativeError } from '../numericTestKit.js';
 import { saveWeights } from '../weights.js';
 import { backboneStages, createBackbone } from './index.js';
 import type { Backbone } from './index.js';
@@ -149,13 +150,7 @@ describe('ResNet backbones', () => {
           const theirs = read(`eval_${name}.bin`);
           const ours = tap.dataSync();
           expect(theirs.length).toBe(ours.length);
-          let diff = 0;
-          let scale = 0;
-          for (let i = 0; i < ours.length; i++) {
-            diff = Math.max(diff, Math.abs(ours[i]! - theirs[i]!));
-            scale = Math.max(scale, Math.abs(theirs[i]!));
-          }
-          expect(diff / scale, name).toBeLessThan(1e-4);
+          expect(relativeError(ours, theirs), name).toBeLessThan(1e-4);
         }
         tf.dispose(Object.values(taps));
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNorm, conv2d, ParameterSet, type BatchNormParams, type ConvParams } from '../backbones/layers.js';
 import { relu, softmaxCrossEntropy } from '../backbones/nativeOps.js';
 import { initEngine, tf } from '../engine.js';
+import { relativeError } from '../numericTestKit.js';
 import { GraphStep } from './graphStep.js';
 
 beforeAll(async () => {
@@ -41,16 +42,7 @@ function batch(seed: number): { x: Tensor4D; targets: Tensor2D } {
 }
 
 function maxRelativeDifference(a: Tensor, b: Tensor): number {
-  const x = a.dataSync();
-  const y = b.dataSync();
-  expect(x.length).toBe(y.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < x.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
-    scale = Math.max(scale, Math.abs(y[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
+  return relativeError(a.dataSync(), b.dataSync());
 }
 
 describe('GraphStep', () => {

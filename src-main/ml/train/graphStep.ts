@@ -1,12 +1,16 @@
 // A computation run once eagerly while its TensorFlow ops are recorded, then replayed as one
 // TensorFlow graph (a session of libtensorflow's graph executor) with new values fed in.
 //
-// Why: tfjs-node runs every op on its own (eager), and between two ops TensorFlow's pool threads
-// go to sleep while the JavaScript thread does tfjs's bookkeeping; a ~140-op heatmap-head training
-// step spends ~15% of its time so (bench/README.md "Few-shot regressors"). The graph executor runs
-// the same kernels back to back, and independent ones side by side, without returning to
-// JavaScript. Nothing is written twice: the graph is exactly the ops the eager step ran (the
-// network, tfjs's tape and the native gradients of nativeOps.ts), so both give the same numbers.
+// Why: tfjs-node runs every op on its own (eager): between two ops TensorFlow's pool threads go to
+// sleep while the JavaScript thread does tfjs's bookkeeping, and each op waits for the slower of
+// them. The graph executor runs the same kernels back to back, and independent ones side by side,
+// without returning to JavaScript: the heatmap head's ~140-op training step on the DLC frames
+// takes 102 ms so against 141-146 ms op by op (bench/README.md "Few-shot regressors"). Nothing is
+// written twice: the graph is exactly the ops the eager step ran (the network, tfjs's tape and the
+// native gradients of nativeOps.ts), so both give the same numbers (graphStep.test.ts).
+//
+// The graph reaches TensorFlow the one way tfjs-node's binding opens: as a SavedModel (here a
+// GraphDef with no variables, written to a scratch folder and loaded into a session).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -81,9 +85,15 @@ export class GraphStep {
     compute: () => Tensor[],
   ): { step: GraphStep | null; outputs: Tensor[]; failure?: string } {
     if (!GraphStep.available()) return { step: null, outputs: compute(), failure: 'not the native TensorFlow backend' };
-    loadProto();
     const backend = tf.backend() as unknown as NativeBackend;
     const binding = backend.binding;
+    let feedTypes: number[];
+    try {
+      loadProto();
+      feedTypes = feeds.map((t) => dtypeOf(binding, t.dtype));
+    } catch (err) {
+      return { step: null, outputs: compute(), failure: (err as Error).message };
+    }
     const feedIds = backend.getInputTensorIds([...feeds]);
     const sources = new Map<number, Source>();
     const nodes: any[] = [];
@@ -93,11 +103,10 @@ export class GraphStep {
       const node = new proto.NodeDef();
       node.setName(name);
       node.setOp('Placeholder');
-      node.getAttrMap().set('dtype', attrValue(binding.TF_ATTR_TYPE as number, dtypeOf(binding, t.dtype)));
+      node.getAttrMap().set('dtype', attrValue(binding.TF_ATTR_TYPE as number, feedTypes[i]));
       node.getAttrMap().set('shape', shapeAttr(t.shape));
       nodes.push(node);
-      if (!sources.has(feedIds[i]!))
-        sources.set(feedIds[i]!, { node: name, index: 0, dtype: dtypeOf(binding, t.dtype) });
+      if (!sources.has(feedIds[i]!)) sources.set(feedIds[i]!, { node: name, index: 0, dtype: feedTypes[i]! });
     });
     const created = new Map<number, { shape: number[]; dtype: number; values: TypedValues }>();
     let constants = 0;
@@ -272,7 +281,7 @@ function dtypeOf(binding: Binding, dtype: string): number {
     bool: binding.TF_BOOL,
   };
   const t = types[dtype];
-  if (typeof t !== 'number') throw new Error(`graph step: unsupported dtype ${dtype}`);
+  if (typeof t !== 'number') throw new Error(`unsupported dtype ${dtype}`);
   return t;
 }
 
@@ -289,36 +298,24 @@ function shapeAttr(shape: readonly number[]): any {
 }
 
 function attrFor(binding: Binding, type: number, value: unknown): any {
+  if (type === binding.TF_ATTR_SHAPE) return shapeAttr(value as number[]);
+  // AttrValue's field for each attribute type tfjs-node sets (a list when the value is an array).
+  const fields = new Map<unknown, [string, (v: any) => unknown]>([
+    [binding.TF_ATTR_STRING, ['S', (v: string) => new TextEncoder().encode(v)]],
+    [binding.TF_ATTR_INT, ['I', (v) => v]],
+    [binding.TF_ATTR_FLOAT, ['F', (v) => v]],
+    [binding.TF_ATTR_BOOL, ['B', (v) => v]],
+    [binding.TF_ATTR_TYPE, ['Type', (v) => v]],
+  ]);
+  const field = fields.get(type);
+  if (!field) throw new Error(`unsupported attribute type ${type}`);
+  const [name, convert] = field;
   const a = new proto.AttrValue();
-  const list = Array.isArray(value);
-  const l = list ? new proto.AttrValue.ListValue() : null;
-  switch (type) {
-    case binding.TF_ATTR_STRING:
-      if (list) l.setSList((value as string[]).map((s) => new TextEncoder().encode(s)));
-      else a.setS(new TextEncoder().encode(value as string));
-      break;
-    case binding.TF_ATTR_INT:
-      if (list) l.setIList(value as number[]);
-      else a.setI(value as number);
-      break;
-    case binding.TF_ATTR_FLOAT:
-      if (list) l.setFList(value as number[]);
-      else a.setF(value as number);
-      break;
-    case binding.TF_ATTR_BOOL:
-      if (list) l.setBList(value as boolean[]);
-      else a.setB(value as boolean);
-      break;
-    case binding.TF_ATTR_TYPE:
-      if (list) l.setTypeList(value as number[]);
-      else a.setType(value as number);
-      break;
-    case binding.TF_ATTR_SHAPE:
-      return shapeAttr(value as number[]);
-    default:
-      throw new Error(`graph step: unsupported attribute type ${type}`);
-  }
-  if (l) a.setList(l);
+  if (Array.isArray(value)) {
+    const list = new proto.AttrValue.ListValue();
+    list[`set${name}List`](value.map(convert));
+    a.setList(list);
+  } else a[`set${name}`](convert(value));
   return a;
 }
 

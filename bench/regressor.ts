@@ -1,7 +1,8 @@
 /**
  * Few-shot regressors: the `heatmap` head against a PyTorch network of the same kind
- * (bench/pytorch/heatmap_reference.py: same architecture, augmentation, loss, optimiser and
- * decoding) for the same wall-clock training budget, on demo frames or on a real labeled set;
+ * (bench/pytorch/heatmap_reference.py: same architecture, augmentation, loss and optimiser; it
+ * decodes each map's argmax, ours the peaks its distance prior believes together, and ours is also
+ * scored decoded as the twin decodes) for the same wall-clock training budget, on demo frames or on a real labeled set;
  * then training times of the `paper` head and of ridge regression for 20 and 100 labels.
  *
  *   npm run bench:regressor -- [--budget 60] [--input-size 256] [--crop 128] [--train 20]
@@ -56,7 +57,11 @@ import { predictLandmarks } from '../src-main/ml/predict.js';
 import { resolveHeatmapHeadConfig, type HeatmapHeadConfig } from '../src-main/ml/train/config.js';
 import { readDatasetFolder, type DatasetFolder } from '../src-main/ml/train/demoData.js';
 import type { LabeledItem } from '../src-main/ml/train/labeledExamples.js';
-import { trainHeatmapHead, type HeatmapHeadTrainingInput } from '../src-main/ml/train/trainHeatmapHead.js';
+import {
+  HeatmapLandmarkModel,
+  trainHeatmapHead,
+  type HeatmapHeadTrainingInput,
+} from '../src-main/ml/train/trainHeatmapHead.js';
 import { trainPaperHead } from '../src-main/ml/train/trainPaperHead.js';
 import { createServices } from '../src-main/services/index.js';
 import { ANYWHERE } from '../src-main/services/pathPolicy.js';
@@ -126,6 +131,11 @@ interface HeatmapRun {
   imagesPerSecond: number;
   pixelError: number;
   pixelErrorPerKeypoint: (number | null)[];
+  /**
+   * Ours only: the same model decoded as the twin decodes, each map's own peak, without the
+   * distance prior (heads/distancePrior.ts): the networks compared alone.
+   */
+  argmax?: { pixelError: number; pixelErrorPerKeypoint: (number | null)[] };
   /** The mean-shape baseline as this side computed it (the same rule on both). */
   baselinePixelError: number;
 }
@@ -163,12 +173,16 @@ async function runOurs(c: Comparison, seed: number): Promise<HeatmapRun> {
   const cpuStart = process.cpuUsage();
   const { model, report } = await trainHeatmapHead(input);
   const cpu = process.cpuUsage(cpuStart);
-  const predicted = await predictLandmarks(model, c.test);
-  if (predicted.problems.length > 0) throw new Error(`held-out images failed: ${predicted.problems.join('; ')}`);
-  const ours = scoreOf(
-    c,
-    predicted.predictions.map((p) => p.points.map((q) => [q.x, q.y] as [number, number])),
-  );
+  const score = async (predictor: HeatmapLandmarkModel) => {
+    const predicted = await predictLandmarks(predictor, c.test);
+    if (predicted.problems.length > 0) throw new Error(`held-out images failed: ${predicted.problems.join('; ')}`);
+    return scoreOf(
+      c,
+      predicted.predictions.map((p) => p.points.map((q) => [q.x, q.y] as [number, number])),
+    );
+  };
+  const ours = await score(model);
+  const argmax = await score(new HeatmapLandmarkModel(model.head, model.inputSize));
   model.dispose();
   backbone.dispose();
   return {
@@ -180,6 +194,7 @@ async function runOurs(c: Comparison, seed: number): Promise<HeatmapRun> {
     imagesPerSecond: report.imagesPerSecond,
     pixelError: ours.pixelError!,
     pixelErrorPerKeypoint: ours.pixelErrorPerKeypoint,
+    argmax: { pixelError: argmax.pixelError!, pixelErrorPerKeypoint: argmax.pixelErrorPerKeypoint },
     baselinePixelError: baseline(c).pixelError!,
   };
 }
@@ -248,11 +263,13 @@ async function compare(c: Comparison) {
     const torch = args['no-torch'] ? null : runTorch(c, seed);
     pairs.push({ ours, torch });
     console.log(
-      `seed ${seed}: ours ${ours.imagesPerSecond.toFixed(2)} images/s, ${ours.pixelError.toFixed(2)} px` +
+      `seed ${seed}: ours ${ours.imagesPerSecond.toFixed(2)} images/s, ${ours.pixelError.toFixed(2)} px (argmax ${fixed(ours.argmax?.pixelError)})` +
         (torch ? `; PyTorch ${torch.imagesPerSecond} images/s, ${torch.pixelError} px` : ''),
     );
   }
-  const runs = pairs.flatMap((p) => (p.torch ? [p.ours, p.torch] : [p.ours]));
+  /** Ours decoded as the twin decodes: a row of its own in the tables. */
+  const argmaxRow = (r: HeatmapRun): HeatmapRun => ({ ...r, ...r.argmax!, label: `${r.label}, argmax decoding` });
+  const runs = pairs.flatMap((p) => [p.ours, argmaxRow(p.ours), ...(p.torch ? [p.torch] : [])]);
 
   console.log(`\n${c.heading}, budget ${budget} s`);
   console.log('| run | seed | steps | train s | CPU s | images/s | pixel error | mean-shape baseline |');
@@ -281,11 +298,16 @@ async function compare(c: Comparison) {
       medianSpeedRatioPerCpuSecond: median(cpuRatios),
       meanPixelError: {
         ours: mean(complete.map((p) => p.ours.pixelError)),
+        oursArgmax: mean(complete.map((p) => p.ours.argmax!.pixelError)),
         torch: mean(complete.map((p) => p.torch.pixelError)),
       },
       meanPixelErrorPerKeypoint: {
         ours: meanPerKeypoint(
           complete.map((p) => p.ours),
+          k,
+        ),
+        oursArgmax: meanPerKeypoint(
+          complete.map((p) => argmaxRow(p.ours)),
           k,
         ),
         torch: meanPerKeypoint(
@@ -298,10 +320,11 @@ async function compare(c: Comparison) {
       `\nspeed, ours / PyTorch images/s, per pair: ${ratios.map((r) => r.toFixed(3)).join(', ')} (median ${summary.medianSpeedRatio.toFixed(3)}); per CPU-second: median ${summary.medianSpeedRatioPerCpuSecond.toFixed(3)}`,
     );
     console.log(
-      `mean pixel error over ${complete.length} seed(s): ours ${summary.meanPixelError.ours.toFixed(2)}, PyTorch ${summary.meanPixelError.torch.toFixed(2)} (mean shape ${base.pixelError!.toFixed(2)})`,
+      `mean pixel error over ${complete.length} seed(s): ours ${summary.meanPixelError.ours.toFixed(2)} (argmax decoding ${summary.meanPixelError.oursArgmax.toFixed(2)}), PyTorch ${summary.meanPixelError.torch.toFixed(2)} (mean shape ${base.pixelError!.toFixed(2)})`,
     );
     const perKeypoint = (values: (number | null)[]) => c.names.map((n, j) => `${n} ${fixed(values[j])}`).join(', ');
     console.log(`  per keypoint, ours: ${perKeypoint(summary.meanPixelErrorPerKeypoint.ours)}`);
+    console.log(`  per keypoint, ours, argmax decoding: ${perKeypoint(summary.meanPixelErrorPerKeypoint.oursArgmax)}`);
     console.log(`  per keypoint, PyTorch: ${perKeypoint(summary.meanPixelErrorPerKeypoint.torch)}`);
   }
   return {

@@ -1,7 +1,7 @@
-// Trained models as files: a saved model predicts exactly as before, a damaged or foreign folder
-// is refused by name, and a pretraining checkpoint's backbone (MoCo keeps it under `query.`)
+// Trained models as files: a saved model predicts exactly as before (the heatmap head's distance
+// prior included), a damaged or foreign folder is refused by name, and a pretraining checkpoint's backbone (MoCo keeps it under `query.`)
 // initialises the network, while one of another architecture is refused with the fix.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Tensor4D, Variable } from '@tensorflow/tfjs';
@@ -23,6 +23,8 @@ import {
 } from './landmarkModel.js';
 
 const SIZE = 32;
+/** A band the scrambled network's own peaks are unlikely to fit: decoding it changes the points. */
+const PRIOR = { pairs: [{ a: 0, b: 1, min: 0, max: 0.05 }] };
 let dir: string;
 let images: Tensor4D;
 
@@ -49,7 +51,7 @@ function buildModel(head: TrainedModelSpec['head'], backbone: Backbone): Trained
       { keypointCount: 2, stage: 'conv5', decoderChannels: 8, outputStride: 2, sigma: 1.5 },
       1,
     );
-    return new HeatmapLandmarkModel(h, SIZE);
+    return new HeatmapLandmarkModel(h, SIZE, PRIOR);
   }
   const h = new PaperHead(
     {
@@ -96,6 +98,7 @@ describe('landmark model files', () => {
       const tensors = tf.memory().numTensors;
       const loaded = loadLandmarkModel(folder);
       expect(loaded.spec).toEqual(spec(head));
+      if (head === 'heatmap') expect((loaded.predictor as HeatmapLandmarkModel).distancePrior).toEqual(PRIOR);
       const after = loaded.predictor.predictInput(images);
       loaded.dispose();
       expect(Array.from(after.coords)).toEqual(Array.from(before.coords));
@@ -110,7 +113,12 @@ describe('landmark model files', () => {
     await saveWeights(path.join(dir, 'foreign'), backbone.weights, { method: 'moco' });
     backbone.dispose();
     expect(() => loadLandmarkModel(path.join(dir, 'foreign'))).toThrow(/is not a trained landmark model/);
-    writeFileSync(path.join(dir, 'heatmap', 'model.json'), '{"format": ');
+    const modelJson = path.join(dir, 'heatmap', 'model.json');
+    const saved = JSON.parse(readFileSync(modelJson, 'utf8'));
+    saved.userDefinedMetadata.metadata.distancePrior.pairs[0].b = 2;
+    writeFileSync(modelJson, JSON.stringify(saved));
+    expect(() => loadLandmarkModel(path.join(dir, 'heatmap'))).toThrow(/heatmap has a damaged distance prior/);
+    writeFileSync(modelJson, '{"format": ');
     expect(() => loadLandmarkModel(path.join(dir, 'heatmap'))).toThrow(/model\.json is corrupted: not valid JSON/);
   });
 

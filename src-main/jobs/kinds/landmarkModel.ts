@@ -3,6 +3,7 @@
 // weights folder (ml/weights.ts: atomic, checksummed) whose metadata says how to rebuild it.
 import type { ResizeMode } from '../../../src-shared/geometry.js';
 import { createBackbone, type Backbone, type BackboneConfig } from '../../ml/backbones/index.js';
+import type { DistanceBand, DistancePrior } from '../../ml/heads/distancePrior.js';
 import { HeatmapHead, type HeatmapHeadSpec } from '../../ml/heads/heatmapHead.js';
 import { PaperHead, type PaperHeadSpec } from '../../ml/heads/paperHead.js';
 import { PAPER_HYPERCOLUMN } from '../../ml/hypercolumn.js';
@@ -41,6 +42,8 @@ interface ModelMetadata {
   spec: TrainedModelSpec;
   backbone: BackboneConfig;
   heatmapHead?: HeatmapHeadSpec;
+  /** The heatmap head's distance bands (absent in models saved before them: plain argmax). */
+  distancePrior?: DistancePrior;
   paperHead?: PaperHeadSpec;
 }
 
@@ -76,6 +79,7 @@ export async function saveLandmarkModel(dir: string, spec: TrainedModelSpec, mod
       spec,
       backbone: model.head.backbone.config,
       heatmapHead: model.head.spec,
+      ...(model.distancePrior && { distancePrior: model.distancePrior }),
     };
     await saveWeights(dir, model.head.weights, { ...metadata });
   } else {
@@ -146,7 +150,11 @@ function buildLoadedModel(
   try {
     if (meta.heatmapHead) {
       const head = new HeatmapHead(backbone, meta.heatmapHead, meta.spec.seed);
-      const model = new HeatmapLandmarkModel(head, meta.spec.inputSize);
+      const model = new HeatmapLandmarkModel(
+        head,
+        meta.spec.inputSize,
+        meta.distancePrior ? checkedDistancePrior(dir, meta.distancePrior, meta.heatmapHead.keypointCount) : null,
+      );
       try {
         assignWeights(dir, head.weights, tensors);
       } catch (err) {
@@ -188,4 +196,26 @@ function buildLoadedModel(
     backbone.dispose();
     throw err;
   }
+}
+
+/** The saved bands, each two distinct landmarks of the model's and a finite range. */
+function checkedDistancePrior(dir: string, prior: Partial<DistancePrior>, keypointCount: number): DistancePrior {
+  const isIndex = (v: unknown): v is number =>
+    Number.isInteger(v) && (v as number) >= 0 && (v as number) < keypointCount;
+  const isBand = (band: unknown): band is DistanceBand => {
+    const { a, b, min, max } = (band ?? {}) as Record<string, unknown>;
+    return (
+      isIndex(a) &&
+      isIndex(b) &&
+      a !== b &&
+      typeof min === 'number' &&
+      typeof max === 'number' &&
+      Number.isFinite(max) &&
+      min >= 0 &&
+      min <= max
+    );
+  };
+  if (!Array.isArray(prior.pairs) || !prior.pairs.every(isBand))
+    throw new WeightsError(`${dir} has a damaged distance prior in its metadata`);
+  return { pairs: prior.pairs.map(({ a, b, min, max }) => ({ a, b, min, max })) };
 }

@@ -16,7 +16,8 @@
 // (bench/README.md). Channels of masked points (absent, occluded, unlabeled, or pushed outside
 // the input by augmentation) contribute nothing.
 //
-// Decoding: argmax per channel, then a quadratic (parabola) fit through the peak logit and its
+// Decoding: argmax per channel (with the model's distance prior, the local maxima believed
+// together: distancePrior.ts), then a quadratic (parabola) fit through the peak logit and its
 // two neighbours along each axis, which gives sub-cell precision (log-probabilities of a Gaussian
 // bump are quadratic near the peak). Confidence = the spatial softmax's probability mass in the
 // 3x3 cells around the peak: 1 when the network puts the landmark there and nowhere else, low
@@ -29,6 +30,7 @@ import { tf } from '../engine.js';
 import { resizeBilinear } from '../hypercolumn.js';
 import { parabolaOffset } from '../matching/match.js';
 import { relu, softmaxCrossEntropy } from '../backbones/nativeOps.js';
+import { choosePeaks, DISTANCE_PRIOR_DECODING, type DistancePrior } from './distancePrior.js';
 
 export interface HeatmapHeadSpec {
   keypointCount: number;
@@ -226,11 +228,14 @@ export class HeatmapHead {
 
   /**
    * Peak location (input pixels) and confidence per channel from logits [B, H, W, K]:
-   * coords [B*K*2], confidence [B*K].
+   * coords [B*K*2], confidence [B*K]; the peaks a `prior` believes together where one is given.
    */
-  decode(logits: Tensor4D): { coords: Float32Array; confidence: Float32Array; heatmaps: HeatmapBatch } {
+  decode(
+    logits: Tensor4D,
+    prior: DistancePrior | null = null,
+  ): { coords: Float32Array; confidence: Float32Array; heatmaps: HeatmapBatch } {
     const [b, h, w, k] = logits.shape;
-    return decodeHeatmapLogits(logits.dataSync() as Float32Array, [b, h, w, k], this.spec.outputStride);
+    return decodeHeatmapLogits(logits.dataSync() as Float32Array, [b, h, w, k], this.spec.outputStride, prior);
   }
 
   /** Disposes the decoder; the backbone belongs to the caller. */
@@ -243,13 +248,15 @@ export class HeatmapHead {
  * Logits [B, H, W, K] (NHWC, as the head outputs them) -> per image and keypoint: the peak with
  * sub-pixel refinement (a parabola through the peak and its neighbours along each axis) in input
  * pixels, the confidence (the softmax's mass within one cell of the peak) and the softmax maps
- * [B, K, H, W]. The loops read the logits in memory order (this runs on the job's thread for
- * every predicted batch, while TensorFlow's threads wait).
+ * [B, K, H, W]. The peak is each map's largest logit, or with a `prior`, the local maxima the
+ * prior believes together (distancePrior.ts). The loops read the logits in memory order (this
+ * runs on the job's thread for every predicted batch, while TensorFlow's threads wait).
  */
-function decodeHeatmapLogits(
+export function decodeHeatmapLogits(
   values: Float32Array,
   [b, h, w, k]: readonly [number, number, number, number],
   stride: number,
+  prior: DistancePrior | null = null,
 ): { coords: Float32Array; confidence: Float32Array; heatmaps: HeatmapBatch } {
   const cells = h * w;
   const coords = new Float32Array(b * k * 2);
@@ -260,6 +267,7 @@ function decodeHeatmapLogits(
   const total = new Float64Array(k);
   for (let n = 0; n < b; n++) {
     const base = n * cells * k;
+    const at = (j: number, i: number, c: number): number => values[base + (i * w + c) * k + j]!;
     best.fill(-Infinity);
     peak.fill(0);
     // the first largest logit of each keypoint, in row-major order
@@ -276,12 +284,23 @@ function decodeHeatmapLogits(
         maps[(n * k + j) * cells + p] = e;
         total[j]! += e;
       }
+    if (prior && prior.pairs.length > 0) {
+      const candidates = Array.from({ length: k }, (_, j) =>
+        localMaxima((i, c) => at(j, i, c), h, w, DISTANCE_PRIOR_DECODING.candidates).map((p) => ({
+          cell: p,
+          x: ((p % w) + 0.5) * stride,
+          y: (Math.floor(p / w) + 0.5) * stride,
+          logProbability: values[base + p * k + j]! - best[j]! - Math.log(total[j]!),
+        })),
+      );
+      choosePeaks(candidates, prior, w * stride).forEach((chosen, j) => (peak[j] = candidates[j]![chosen]!.cell));
+    }
     for (let j = 0; j < k; j++) {
       const bi = Math.floor(peak[j]! / w);
       const bc = peak[j]! - bi * w;
-      const at = (i: number, c: number): number => values[base + (i * w + c) * k + j]!;
-      const dx = bc > 0 && bc < w - 1 ? parabolaOffset(at(bi, bc - 1), best[j]!, at(bi, bc + 1)) : 0;
-      const dy = bi > 0 && bi < h - 1 ? parabolaOffset(at(bi - 1, bc), best[j]!, at(bi + 1, bc)) : 0;
+      const top = at(j, bi, bc);
+      const dx = bc > 0 && bc < w - 1 ? parabolaOffset(at(j, bi, bc - 1), top, at(j, bi, bc + 1)) : 0;
+      const dy = bi > 0 && bi < h - 1 ? parabolaOffset(at(j, bi - 1, bc), top, at(j, bi + 1, bc)) : 0;
       coords[(n * k + j) * 2] = (bc + 0.5 + dx) * stride;
       coords[(n * k + j) * 2 + 1] = (bi + 0.5 + dy) * stride;
       const map = maps.subarray((n * k + j) * cells, (n * k + j + 1) * cells);
@@ -294,4 +313,30 @@ function decodeHeatmapLogits(
     }
   }
   return { coords, confidence, heatmaps: { width: w, height: h, values: maps } };
+}
+
+/** The `count` largest local maxima (no larger neighbour among the 8) of an h x w map, as cells, largest first. */
+function localMaxima(value: (i: number, c: number) => number, h: number, w: number, count: number): number[] {
+  const found: { cell: number; value: number }[] = [];
+  for (let i = 0; i < h; i++)
+    for (let c = 0; c < w; c++) {
+      const v = value(i, c);
+      if (found.length === count && v <= found[count - 1]!.value) continue;
+      let isMax = true;
+      for (let di = -1; di <= 1 && isMax; di++)
+        for (let dc = -1; dc <= 1; dc++) {
+          const y = i + di;
+          const x = c + dc;
+          if ((di || dc) && y >= 0 && y < h && x >= 0 && x < w && value(y, x) > v) {
+            isMax = false;
+            break;
+          }
+        }
+      if (!isMax) continue;
+      let at = found.length;
+      while (at > 0 && found[at - 1]!.value < v) at--;
+      found.splice(at, 0, { cell: i * w + c, value: v });
+      if (found.length > count) found.pop();
+    }
+  return found.map((f) => f.cell);
 }

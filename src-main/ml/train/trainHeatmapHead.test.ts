@@ -81,6 +81,8 @@ describe('heatmap head on demo frames', () => {
       { onProgress: (p) => progress.push(p), progressEvery: 50 },
     );
     expect(report.problems).toEqual([]);
+    // every two landmarks were labeled together somewhere: each has its distance band
+    expect(model.distancePrior!.pairs).toHaveLength((k * (k - 1)) / 2);
     expect(progress.map((p) => p.step)).toEqual([50, 100, 150, 200, 250, 300]);
     const early = report.losses.slice(0, 10).reduce((a, b) => a + b) / 10;
     const late = report.losses.slice(-10).reduce((a, b) => a + b) / 10;

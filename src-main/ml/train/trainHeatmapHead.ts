@@ -5,6 +5,7 @@ import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import { flipPermutation, type ResizeMode } from '../../../src-shared/geometry.js';
 import type { Backbone, Taps } from '../backbones/index.js';
 import { tf } from '../engine.js';
+import { fitDistancePrior, type DistancePrior } from '../heads/distancePrior.js';
 import { HeatmapHead, type HeatmapHeadSpec } from '../heads/heatmapHead.js';
 import { normalizeImageNet } from '../image/normalize.js';
 import type { LandmarkPredictor } from '../predict.js';
@@ -31,9 +32,14 @@ export class HeatmapLandmarkModel implements LandmarkPredictor {
   readonly keypointCount: number;
   readonly resizeMode: ResizeMode = 'letterbox';
 
+  /**
+   * distancePrior: how far apart the landmarks were labeled (heads/distancePrior.ts); decoding
+   * believes the peaks that fit it together. Null: each map's own peak (models saved before it).
+   */
   constructor(
     readonly head: HeatmapHead,
     readonly inputSize: number,
+    readonly distancePrior: DistancePrior | null = null,
   ) {
     this.keypointCount = head.spec.keypointCount;
   }
@@ -45,7 +51,7 @@ export class HeatmapLandmarkModel implements LandmarkPredictor {
   predictInput(images: Tensor4D, onTaps?: (taps: Taps) => void): { coords: Float32Array; confidence: Float32Array } {
     const logits = tf.tidy(() => this.head.logits(normalizeImageNet(images), false, 'none', onTaps));
     try {
-      return this.head.decode(logits);
+      return this.head.decode(logits, this.distancePrior);
     } finally {
       logits.dispose();
     }
@@ -126,7 +132,12 @@ export async function trainHeatmapHead(
       },
       control,
     );
-    return { model: new HeatmapLandmarkModel(head, inputSize), report: trainingReport(result, set) };
+    const prior = fitDistancePrior(
+      set.examples.map((e) => e.points.map((p, j) => (e.mask[j] ? p : null))),
+      inputSize,
+      config.augmentation.scale,
+    );
+    return { model: new HeatmapLandmarkModel(head, inputSize, prior), report: trainingReport(result, set) };
   } catch (err) {
     head.dispose();
     throw err;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ImportFormatError } from './labelSet.js';
 import type { LabelSet } from './labelSet.js';
@@ -69,6 +70,23 @@ describe('labels.json extensions and edge cases', () => {
     expect(parseLabelsJson(formatLabelsJson(absent)).items[0]!.points).toEqual([null, null, null, null]);
   });
 
+  it('reads the demo generator’s pairs, given by index, and its edges as `skeleton`', () => {
+    const demo = JSON.parse(readFileSync('resources/demo/labels.json', 'utf8')) as {
+      names: string[];
+      skeleton: [number, number][];
+      flipPairs: [number, number][];
+      normPair: [number, number];
+    };
+    const set = parseLabelsJson(JSON.stringify(demo));
+    const named = (pairs: [number, number][]) => pairs.map(([a, b]) => [demo.names[a], demo.names[b]]);
+    expect(set.edges).toEqual(named(demo.skeleton));
+    expect(set.flipPairs).toEqual(named(demo.flipPairs));
+    expect(set.flipPairs).toContainEqual(['left_eye', 'right_eye']);
+    expect(set.normPair).toEqual(['nose', 'tail_base']);
+    const byName = { ...demo, skeleton: undefined, edges: named(demo.skeleton), flipPairs: named(demo.flipPairs) };
+    expect(parseLabelsJson(JSON.stringify({ ...byName, normPair: ['nose', 'tail_base'] }))).toEqual(set);
+  });
+
   it('reads the README layout without any extension', () => {
     const text =
       '{"meta": {}, "names": ["a", "b"], "items": [{"file": "x.png", "points": [[1, 2], null], "split": "testing"}]}';
@@ -117,6 +135,13 @@ describe('labels.json extensions and edge cases', () => {
       /flipPairs\[1\]: "b" already has a flip partner/,
     ],
     [{ ...base, normPair: ['a', 'a'] }, /normPair: normPair joins "a" to itself/],
+    [{ ...base, normPair: [0, 0] }, /normPair: normPair joins "a" to itself/],
+    [
+      { ...base, flipPairs: [[0, 2]] },
+      /flipPairs\[0\]: flip pair must be two keypoint names or two indices from 0 to 1, found \[0,2\]/,
+    ],
+    [{ ...base, skeleton: [['a', 1]] }, /skeleton\[0\]: edge must be two keypoint names or two indices/],
+    [{ ...base, edges: [], skeleton: [] }, /skeleton: has both "edges" and "skeleton": keep one/],
   ])('names the JSON path of a bad value (%#)', (doc, message) => {
     expect(() => parseLabelsJson(JSON.stringify(doc))).toThrow(message);
     expect(() => parseLabelsJson(JSON.stringify(doc))).toThrow(ImportFormatError);

@@ -1,6 +1,7 @@
 // labels.json, the layout of the shared datasets (../shared/datasets/README.md) and of the demo
 // dataset: {meta, names, items: [{file, points: [[x, y] | null], bbox?}]}. Our additions, all
-// optional: a third point element "occluded", and edges / flipPairs / normPair by name.
+// optional: a third point element "occluded", and edges / flipPairs / normPair, each pair two
+// names or two indices from 0 (the demo generator writes indices, and its edges as `skeleton`).
 import { boxFromCrop, itemsFromInstances } from './instanceCrop.js';
 import type { Instance } from './instanceCrop.js';
 import { jsonArray, jsonBox, jsonObject, readJson } from './json.js';
@@ -33,9 +34,27 @@ function readPoint(raw: unknown, field: string): LabeledPoint | null {
   };
 }
 
+/** Two keypoints by name, or by index from 0 into `keypoints`. */
+function readPair(raw: unknown, keypoints: string[], field: string, what: string): [string, string] {
+  if (!Array.isArray(raw) || raw.length !== 2)
+    throw formatError(`${what} must be two keypoint names or indices, found ${describeValue(raw)}`, { field });
+  if (raw.every((v) => typeof v === 'string')) return keypointPair(raw, keypoints, { field }, what);
+  if (!raw.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < keypoints.length))
+    throw formatError(
+      `${what} must be two keypoint names or two indices from 0 to ${keypoints.length - 1}, found ${JSON.stringify(raw).slice(0, 80)}`,
+      { field },
+    );
+  return keypointPair(
+    raw.map((i: number) => keypoints[i]),
+    keypoints,
+    { field },
+    what,
+  );
+}
+
 function readPairs(raw: unknown, keypoints: string[], field: string, what: string): [string, string][] {
   if (raw === undefined) return [];
-  return jsonArray(raw, field).map((pair, i) => keypointPair(pair, keypoints, { field: `${field}[${i}]` }, what));
+  return jsonArray(raw, field).map((pair, i) => readPair(pair, keypoints, `${field}[${i}]`, what));
 }
 
 /**
@@ -50,13 +69,18 @@ export function parseLabelsJson(json: string): LabelSet {
     keypoints.push(keypointName(raw, { field: `names[${i}]` }, new Set(keypoints))),
   );
 
-  const edges = readPairs(root.edges, keypoints, 'edges', 'edge');
+  if (root.edges !== undefined && root.skeleton !== undefined)
+    throw formatError('has both "edges" and "skeleton": keep one', { field: 'skeleton' });
+  const edges =
+    root.skeleton !== undefined
+      ? readPairs(root.skeleton, keypoints, 'skeleton', 'edge')
+      : readPairs(root.edges, keypoints, 'edges', 'edge');
   const flipPairs = readPairs(root.flipPairs, keypoints, 'flipPairs', 'flip pair');
   assertOnePartnerEach(flipPairs, 'flipPairs');
   const normPair =
     root.normPair === undefined || root.normPair === null
       ? null
-      : keypointPair(root.normPair, keypoints, { field: 'normPair' }, 'normPair');
+      : readPair(root.normPair, keypoints, 'normPair', 'normPair');
 
   const instances: Instance[] = jsonArray(root.items, 'items').map((raw, i) => {
     const field = `items[${i}]`;

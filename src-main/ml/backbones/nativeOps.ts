@@ -13,26 +13,10 @@
  * (engine.test.ts) compare both paths.
  */
 import { tf } from '../engine.js';
+import { nativeBackend, type NativeBinding, type OpAttr } from '../nativeBackend.js';
 import type { Tensor, Tensor1D, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs';
 
-interface OpAttr {
-  name: string;
-  type: number;
-  value: number | boolean | string | number[];
-}
-
-/** The parts of tfjs-node's NodeJSKernelBackend used here. */
-interface NativeBackend {
-  binding: Record<'TF_FLOAT' | 'TF_ATTR_TYPE' | 'TF_ATTR_FLOAT' | 'TF_ATTR_STRING' | 'TF_ATTR_BOOL', number>;
-  executeSingleOutput(name: string, attrs: OpAttr[], inputs: Tensor[]): Tensor;
-  executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: Tensor[], numOutputs: number): Tensor[];
-}
-
-const floatType = (b: NativeBackend['binding']): OpAttr => ({ name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT });
-
-function nativeBackend(): NativeBackend | null {
-  return tf.getBackend() === 'tensorflow' ? (tf.backend() as unknown as NativeBackend) : null;
-}
+const floatType = (b: NativeBinding): OpAttr => ({ name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT });
 
 /** ReLU whose gradient is TensorFlow's ReluGrad (one op) on the native backend. */
 export function relu<T extends Tensor>(x: T): T {

@@ -17,35 +17,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs';
 import { engineInfo, tf } from '../engine.js';
-
-interface OpAttr {
-  name: string;
-  type: number;
-  value: unknown;
-}
-interface OutputInfo {
-  id: number;
-  shape: number[];
-  dtype: number;
-}
-type TypedValues = Float32Array | Int32Array | Uint8Array;
-
-/** The parts of tfjs-node's binding and backend this uses. */
-interface Binding {
-  executeOp(name: string, attrs: OpAttr[], inputIds: number[], numOutputs: number): OutputInfo[];
-  createTensor(shape: number[], dtype: number, values: TypedValues): number;
-  tensorDataSync(id: number): TypedValues;
-  loadSavedModel(dir: string, tags: string): number;
-  deleteSavedModel(id: number): void;
-  [constant: string]: unknown;
-}
-interface NativeBackend {
-  binding: Binding;
-  tensorMap: { get(dataId: object): { id: number; values: TypedValues | null; shape: number[]; dtype: number } };
-  getInputTensorIds(tensors: { dataId: object }[]): number[];
-  move(dataId: object, values: unknown, shape: number[], dtype: string, refCount: number): void;
-  runSavedModel(id: number, inputs: Tensor[], infos: { name: string }[], outputNames: string[]): Tensor[];
-}
+import {
+  nativeBackend,
+  type NativeBackend,
+  type NativeBinding,
+  type OpAttr,
+  type OutputInfo,
+  type TypedValues,
+} from '../nativeBackend.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- google-protobuf's generated classes */
 /** TensorFlow's protocol buffers as the native package ships them (loaded with it, not before). */
@@ -59,17 +38,25 @@ function loadProto(): void {
 type Source = { node: string; index: number; dtype: number };
 
 export class GraphStep {
+  /** The session's input names, as runSavedModel takes them. */
+  private readonly inputs: { name: string }[];
+  /** The graph tensors fetched, in output order (outputs that are feeds are not fetched). */
+  private readonly fetched: string[];
+
   private constructor(
     private readonly backend: NativeBackend,
     private readonly session: number,
-    private readonly feedNames: string[],
+    feedNames: readonly string[],
     /** Per output: the graph tensor to fetch, or the index of the feed it is. */
     private readonly fetches: (string | number)[],
-  ) {}
+  ) {
+    this.inputs = feedNames.map((name) => ({ name }));
+    this.fetched = fetches.filter((f): f is string => typeof f === 'string');
+  }
 
   /** Whether this engine can run graphs (tfjs-node's native backend). */
   static available(): boolean {
-    return tf.getBackend() === 'tensorflow';
+    return nativeBackend() !== null;
   }
 
   /**
@@ -84,8 +71,8 @@ export class GraphStep {
     feeds: readonly Tensor[],
     compute: () => Tensor[],
   ): { step: GraphStep | null; outputs: Tensor[]; failure?: string } {
-    if (!GraphStep.available()) return { step: null, outputs: compute(), failure: 'not the native TensorFlow backend' };
-    const backend = tf.backend() as unknown as NativeBackend;
+    const backend = nativeBackend();
+    if (!backend) return { step: null, outputs: compute(), failure: 'not the native TensorFlow backend' };
     const binding = backend.binding;
     let feedTypes: number[];
     try {
@@ -103,7 +90,7 @@ export class GraphStep {
       const node = new proto.NodeDef();
       node.setName(name);
       node.setOp('Placeholder');
-      node.getAttrMap().set('dtype', attrValue(binding.TF_ATTR_TYPE as number, feedTypes[i]));
+      node.getAttrMap().set('dtype', attrValue(binding.TF_ATTR_TYPE, feedTypes[i]));
       node.getAttrMap().set('shape', shapeAttr(t.shape));
       nodes.push(node);
       if (!sources.has(feedIds[i]!)) sources.set(feedIds[i]!, { node: name, index: 0, dtype: feedTypes[i]! });
@@ -124,13 +111,13 @@ export class GraphStep {
     };
     let ops = 0;
     // The binding's own properties are read-only: record through a stand-in for the duration.
-    const createTensor: Binding['createTensor'] = (shape, dtype, values) => {
+    const createTensor: NativeBinding['createTensor'] = (shape, dtype, values) => {
       const id = binding.createTensor(shape, dtype, values);
       created.set(id, { shape: [...shape], dtype, values: values.slice() });
       return id;
     };
     let failure: string | null = null;
-    const executeOp: Binding['executeOp'] = (name, attrs, inputIds, numOutputs) => {
+    const executeOp: NativeBinding['executeOp'] = (name, attrs, inputIds, numOutputs) => {
       const outputs = binding.executeOp(name, attrs, inputIds, numOutputs);
       try {
         record(name, attrs, inputIds, outputs);
@@ -139,7 +126,7 @@ export class GraphStep {
       }
       return outputs;
     };
-    const tensorDataSync: Binding['tensorDataSync'] = (id) => {
+    const tensorDataSync: NativeBinding['tensorDataSync'] = (id) => {
       failure ??= 'the step reads tensor values back in the middle';
       return binding.tensorDataSync(id);
     };
@@ -151,10 +138,10 @@ export class GraphStep {
       const inputs = inputIds.map(sourceOf);
       for (const s of inputs) node.addInput(s.index === 0 ? s.node : `${s.node}:${s.index}`);
       for (const attr of attrs) node.getAttrMap().set(attr.name, attrValue(attr.type, attr.value));
-      const typeAttr = binding.TF_ATTR_TYPE as number;
+      const typeAttr = binding.TF_ATTR_TYPE;
       for (const [attr, input] of inferredAttrs(name, inputs.length)) {
         if (node.getAttrMap().has(attr)) continue;
-        if (attr === 'N') node.getAttrMap().set('N', attrValue(binding.TF_ATTR_INT as number, input));
+        if (attr === 'N') node.getAttrMap().set('N', attrValue(binding.TF_ATTR_INT, input));
         else node.getAttrMap().set(attr, attrValue(typeAttr, inputs[input < 0 ? inputs.length + input : input]!.dtype));
       }
       nodes.push(node);
@@ -164,7 +151,7 @@ export class GraphStep {
       createTensor: { value: createTensor },
       executeOp: { value: executeOp },
       tensorDataSync: { value: tensorDataSync },
-    }) as Binding;
+    }) as NativeBinding;
     // tfjs-node hands a tensor made from JavaScript values to TensorFlow at its first use: one
     // made before the step but first used in it would look like a constant of the step.
     const madeInStep = new WeakSet<object>();
@@ -212,15 +199,9 @@ export class GraphStep {
 
   /** Runs the graph on new values of the feeds (same order, shapes and types as traced). */
   run(feeds: readonly Tensor[]): Tensor[] {
-    if (feeds.length !== this.feedNames.length)
-      throw new Error(`graph step: ${feeds.length} feeds for ${this.feedNames.length} inputs`);
-    const names = this.fetches.filter((f): f is string => typeof f === 'string');
-    const fetched = this.backend.runSavedModel(
-      this.session,
-      [...feeds],
-      this.feedNames.map((name) => ({ name })),
-      names,
-    );
+    if (feeds.length !== this.inputs.length)
+      throw new Error(`graph step: ${feeds.length} feeds for ${this.inputs.length} inputs`);
+    const fetched = this.backend.runSavedModel(this.session, [...feeds], this.inputs, this.fetched);
     let next = 0;
     return this.fetches.map((f) => (typeof f === 'string' ? fetched[next++]! : tf.clone(feeds[f]!)));
   }
@@ -274,8 +255,8 @@ function inferredAttrs(op: string, inputs: number): [string, number][] {
   return attrs;
 }
 
-function dtypeOf(binding: Binding, dtype: string): number {
-  const types: Record<string, unknown> = {
+function dtypeOf(binding: NativeBinding, dtype: string): number {
+  const types: Record<string, number> = {
     float32: binding.TF_FLOAT,
     int32: binding.TF_INT32,
     bool: binding.TF_BOOL,
@@ -297,7 +278,7 @@ function shapeAttr(shape: readonly number[]): any {
   return a;
 }
 
-function attrFor(binding: Binding, type: number, value: unknown): any {
+function attrFor(binding: NativeBinding, type: number, value: unknown): any {
   if (type === binding.TF_ATTR_SHAPE) return shapeAttr(value as number[]);
   // AttrValue's field for each attribute type tfjs-node sets (a list when the value is an array).
   const fields = new Map<unknown, [string, (v: any) => unknown]>([
@@ -319,7 +300,7 @@ function attrFor(binding: Binding, type: number, value: unknown): any {
   return a;
 }
 
-function constNode(binding: Binding, name: string, shape: number[], dtype: number, values: TypedValues): any {
+function constNode(binding: NativeBinding, name: string, shape: number[], dtype: number, values: TypedValues): any {
   const t = new proto.Tensor();
   t.setDtype(dtype);
   t.setTensorShape(shapeAttr(shape).getShape());
@@ -327,7 +308,7 @@ function constNode(binding: Binding, name: string, shape: number[], dtype: numbe
   const node = new proto.NodeDef();
   node.setName(name);
   node.setOp('Const');
-  node.getAttrMap().set('dtype', attrFor(binding, binding.TF_ATTR_TYPE as number, dtype));
+  node.getAttrMap().set('dtype', attrFor(binding, binding.TF_ATTR_TYPE, dtype));
   const value = new proto.AttrValue();
   value.setTensor(t);
   node.getAttrMap().set('value', value);
@@ -335,7 +316,7 @@ function constNode(binding: Binding, name: string, shape: number[], dtype: numbe
 }
 
 /** Writes the graph as a SavedModel in a scratch folder, opens a session on it, removes the folder. */
-function loadGraph(binding: Binding, graph: any): number {
+function loadGraph(binding: NativeBinding, graph: any): number {
   const info = new proto.MetaGraphDef.MetaInfoDef();
   info.addTags('serve');
   const meta = new proto.MetaGraphDef();

@@ -2,8 +2,8 @@
  * Few-shot regressors: the `heatmap` head against a PyTorch network of the same kind
  * (bench/pytorch/heatmap_reference.py: same architecture, augmentation, loss and optimiser; it
  * decodes each map's argmax, ours the peaks its distance prior believes together, and ours is also
- * scored decoded as the twin decodes) for the same wall-clock training budget, on demo frames or on a real labeled set;
- * then training times of the `paper` head and of ridge regression for 20 and 100 labels.
+ * scored decoded as the twin decodes) for the same wall-clock training budget, on demo frames or
+ * on a real labeled set; then training times of the `paper` head and of ridge regression for 20 and 100 labels.
  *
  *   npm run bench:regressor -- [--budget 60] [--input-size 256] [--crop 128] [--train 20]
  *                              [--test 20] [--threads N] [--no-torch] [--skip-paper] [--paper-steps N]

@@ -65,7 +65,6 @@ export function fitDistancePrior(
     for (let b = a + 1; b < k; b++) {
       let min = Infinity;
       let max = -Infinity;
-
       for (const points of skeletons) {
         const p = points[a];
         const q = points[b];
@@ -89,6 +88,7 @@ export function choosePeaks(
   side: number,
 ): number[] {
   const { penalty, softness } = DISTANCE_PRIOR_DECODING;
+  // Each move raises the total, so the ascent ends; the cap only bounds its time.
   const moves = candidates.length * DISTANCE_PRIOR_DECODING.candidates;
   const chosen = candidates.map(() => 0);
   const bandsOf = candidates.map(() => [] as { other: number; min: number; max: number }[]);

@@ -130,7 +130,8 @@ describe('budget, checkpoint and resume', () => {
 
   it('cancel writes a checkpoint and ends "cancelled"; resume continues from it; a minutes budget stops the run', async () => {
     let cancelledRun = 0;
-    const first = await pretrain({ ...SMALL, epochs: 30, checkpointMinutes: 10 }, (e, runId) => {
+    // 1000 epochs (2000 steps): only the resume's 3-second budget can stop it, however fast the machine.
+    const first = await pretrain({ ...SMALL, epochs: 1000, checkpointMinutes: 10 }, (e, runId) => {
       if (e.done >= 3 && !cancelledRun) cancelRun(store, (cancelledRun = runId));
     });
     expect(first.outcome.status).toBe('cancelled');
@@ -149,7 +150,7 @@ describe('budget, checkpoint and resume', () => {
     expect(resumed.outcome.result.startStep).toBe(savedAt);
     expect(resumed.outcome.result.stoppedBy).toBe('minutes');
     expect(resumed.outcome.result.steps).toBeGreaterThan(savedAt);
-    expect(resumed.outcome.result.steps).toBeLessThan(60);
+    expect(resumed.outcome.result.steps).toBeLessThan(2000);
     expect(checkpointStep(dir)).toBe(resumed.outcome.result.steps);
     const steps = lossSteps(first.runId);
     expect(steps.slice(0, resumed.outcome.result.steps)).toEqual(
